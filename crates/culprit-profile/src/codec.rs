@@ -104,7 +104,9 @@ impl IdIndex {
                 }
             }
             if map.insert(id, i as u32).is_some() {
-                return Err(ParseError::malformed(format!("{what} id {id} appears twice")));
+                return Err(ParseError::malformed(format!(
+                    "{what} id {id} appears twice"
+                )));
             }
         }
         Ok(Self { dense, map })

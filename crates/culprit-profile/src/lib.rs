@@ -35,10 +35,9 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         Ok(p) => Ok(p),
         Err(ParseError::Unrecognized { proto, .. }) => match legacy::parse(data) {
             Ok(p) => Ok(p),
-            Err(legacy::LegacyError::NotLegacy(why)) => Err(ParseError::Unrecognized {
-                proto,
-                legacy: why,
-            }),
+            Err(legacy::LegacyError::NotLegacy(why)) => {
+                Err(ParseError::Unrecognized { proto, legacy: why })
+            }
             Err(legacy::LegacyError::Invalid(e)) => Err(e),
         },
         Err(e) => Err(e),

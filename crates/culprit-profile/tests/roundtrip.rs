@@ -13,7 +13,9 @@ fn proto_files_round_trip() {
     for dir in ["synthetic", "internal/driver/testdata"] {
         for entry in std::fs::read_dir(testdata().join(dir)).expect("testdata present") {
             let path = entry.expect("dir entry").path();
-            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
             if !culprit_profile::codec::is_gzip(&bytes) {
                 continue;
             }
@@ -30,7 +32,10 @@ fn proto_files_round_trip() {
 
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
-    assert!(matches!(culprit_profile::parse(b""), Err(culprit_profile::ParseError::Empty)));
+    assert!(matches!(
+        culprit_profile::parse(b""),
+        Err(culprit_profile::ParseError::Empty)
+    ));
     let good = std::fs::read(testdata().join("synthetic/cpu.pb.gz")).expect("cpu.pb.gz");
     let err = culprit_profile::parse(&good[..good.len() / 2]).expect_err("truncated gzip");
     assert!(err.to_string().contains("gzip"), "{err}");

@@ -25,7 +25,9 @@ enum Command {
     #[command(flatten)]
     Record(cmd::record::Command),
     #[command(flatten)]
-    Dump(cmd::dump::Command),
+    Goroutines(cmd::goroutines::Command),
+    #[command(flatten)]
+    Threads(cmd::threads::Command),
     #[command(flatten)]
     Watch(cmd::watch::Command),
     #[command(flatten)]
@@ -41,7 +43,8 @@ fn main() -> std::process::ExitCode {
         Command::Flame(c) => cmd::flame::run(c),
         Command::Load(c) => cmd::load::run(c),
         Command::Record(c) => cmd::record::run(c),
-        Command::Dump(c) => cmd::dump::run(c),
+        Command::Goroutines(c) => cmd::goroutines::run(c),
+        Command::Threads(c) => cmd::threads::run(c),
         Command::Watch(c) => cmd::watch::run(c),
         Command::Investigate(c) => cmd::investigate::run(c),
         Command::Causal(c) => cmd::causal::run(c),

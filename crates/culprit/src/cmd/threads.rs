@@ -1,4 +1,4 @@
-//! What everything waits on: goroutines and threads.
+//! What threads of a live process wait on.
 
 use clap::Subcommand;
 
@@ -6,12 +6,12 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum Command {
     /// (not built yet)
-    Goroutines,
+    Threads,
 }
 
 /// Runs one command of this group.
 pub fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        Command::Goroutines => anyhow::bail!("not built yet"),
+        Command::Threads => anyhow::bail!("not built yet"),
     }
 }
