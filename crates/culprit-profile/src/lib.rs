@@ -6,8 +6,12 @@
 
 pub mod codec;
 pub mod error;
+pub mod folded;
+pub mod graph;
 pub mod legacy;
 pub mod model;
+pub mod text;
+pub mod transform;
 #[allow(missing_docs, clippy::all)]
 pub mod proto;
 

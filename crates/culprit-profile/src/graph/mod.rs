@@ -1,0 +1,1 @@
+//! Aggregation of samples into pprof's call graph and call tree.

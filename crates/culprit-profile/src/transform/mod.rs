@@ -1,0 +1,1 @@
+//! Transforms applied before reporting: sample index, filters, granularity, merge, base.
