@@ -10,17 +10,17 @@ pub mod folded;
 pub mod graph;
 pub mod legacy;
 pub mod model;
-pub mod text;
-pub mod transform;
 #[allow(missing_docs, clippy::all)]
 pub mod proto;
+pub mod text;
+pub mod transform;
 
 pub use codec::{encode_gzip, encode_raw};
 pub use error::ParseError;
 pub use model::*;
 
 /// Parses a profile in any format pprof reads: gzipped or raw `profile.proto`, or a legacy
-/// text/binary profile.
+/// text/binary profile, or folded stacks (`a;b;c 10` lines).
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     if data.is_empty() {
         return Err(ParseError::Empty);
@@ -39,9 +39,13 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         Ok(p) => Ok(p),
         Err(ParseError::Unrecognized { proto, .. }) => match legacy::parse(data) {
             Ok(p) => Ok(p),
-            Err(legacy::LegacyError::NotLegacy(why)) => {
-                Err(ParseError::Unrecognized { proto, legacy: why })
-            }
+            Err(legacy::LegacyError::NotLegacy(why)) => match folded::parse(data) {
+                Ok(p) => Ok(p),
+                Err(f) => Err(ParseError::Unrecognized {
+                    proto,
+                    legacy: format!("{why}; not folded stacks either: {f}"),
+                }),
+            },
             Err(legacy::LegacyError::Invalid(e)) => Err(e),
         },
         Err(e) => Err(e),
