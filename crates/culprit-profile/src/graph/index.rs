@@ -1,0 +1,228 @@
+//! Naming frames: one [`NodeInfo`] per distinct (function, file, line, address, object)
+//! at the profile's granularity, and each location's frames as node ids.
+
+use rustc_hash::FxHashMap;
+
+use super::NodeId;
+use crate::{LocIdx, Profile};
+
+/// What tells one graph node from another, as pprof's `graph.NodeInfo`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NodeInfo {
+    /// Function name.
+    pub name: String,
+    /// System (mangled) name; kept empty, as pprof's text reports do.
+    pub orig_name: String,
+    /// Instruction address (0 unless at address granularity).
+    pub address: u64,
+    /// Cleaned source file name.
+    pub file: String,
+    /// Function start line (only for frames without a function name).
+    pub start_line: i64,
+    /// Source line (0 unless at line granularity).
+    pub lineno: i64,
+    /// Mapping file (only for frames without a function name).
+    pub objfile: String,
+}
+
+impl NodeInfo {
+    /// pprof's `PrintableName`: address, name, and `file:line`, file or `[object]`.
+    pub fn printable_name(&self) -> String {
+        let mut parts: Vec<String> = Vec::with_capacity(3);
+        if self.address != 0 {
+            parts.push(format!("{:016x}", self.address));
+        }
+        if !self.name.is_empty() {
+            parts.push(self.name.clone());
+        }
+        if self.lineno != 0 {
+            parts.push(format!("{}:{}", self.file, self.lineno));
+        } else if !self.file.is_empty() {
+            parts.push(self.file.clone());
+        } else if !self.name.is_empty() {
+        } else if !self.objfile.is_empty() {
+            parts.push(format!("[{}]", base_name(&self.objfile)));
+        } else {
+            parts.push("<unknown>".to_string());
+        }
+        parts.join(" ")
+    }
+
+    /// Go's `fmt.Sprint` of the struct, pprof's last-resort tie breaker.
+    pub(crate) fn sprint(&self) -> String {
+        format!(
+            "{{{} {} {} {} {} {} {}}}",
+            self.name,
+            self.orig_name,
+            self.address,
+            self.file,
+            self.start_line,
+            self.lineno,
+            self.objfile
+        )
+    }
+}
+
+/// Go's `filepath.Base`.
+pub fn base_name(path: &str) -> &str {
+    let t = path.trim_end_matches('/');
+    if t.is_empty() {
+        return if path.is_empty() { "." } else { "/" };
+    }
+    t.rsplit('/').next().unwrap_or(t)
+}
+
+/// Go's `filepath.Clean` (lexical: collapses `//`, `.` and `..`).
+pub fn clean_path(path: &str) -> String {
+    if path.is_empty() {
+        return ".".to_string();
+    }
+    let rooted = path.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|p| *p != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            p => out.push(p),
+        }
+    }
+    let body = out.join("/");
+    match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_string(),
+        (false, false) => body,
+    }
+}
+
+/// Every distinct frame of a profile, with its printable name, and each location's frames
+/// (innermost inlined callee first) as node ids.
+#[derive(Clone, Debug, Default)]
+pub struct NodeIndex {
+    infos: Vec<NodeInfo>,
+    names: Vec<String>,
+    loc_start: Vec<u32>,
+    loc_nodes: Vec<NodeId>,
+}
+
+impl NodeIndex {
+    /// Indexes the frames of `p` (pprof's `CreateNodes` without object names).
+    pub fn new(p: &Profile) -> Self {
+        let mut map: FxHashMap<NodeInfo, NodeId> = FxHashMap::default();
+        let mut idx = NodeIndex::default();
+        let mut file_cache: FxHashMap<u32, String> = FxHashMap::default();
+        for loc in &p.locations {
+            idx.loc_start.push(idx.loc_nodes.len() as u32);
+            let objfile = p
+                .location_mapping(loc)
+                .map(|m| m.file.as_str())
+                .unwrap_or("");
+            let mut push = |info: NodeInfo, idx: &mut NodeIndex| {
+                let id = *map.entry(info).or_insert_with_key(|info| {
+                    idx.names.push(info.printable_name());
+                    idx.infos.push(info.clone());
+                    (idx.infos.len() - 1) as NodeId
+                });
+                idx.loc_nodes.push(id);
+            };
+            if loc.lines.is_empty() {
+                push(
+                    NodeInfo {
+                        address: loc.address,
+                        objfile: objfile.to_string(),
+                        ..NodeInfo::default()
+                    },
+                    &mut idx,
+                );
+                continue;
+            }
+            for line in &loc.lines {
+                let Some(f) = line
+                    .function
+                    .and_then(|f| p.functions.get(f as usize).map(|x| (f, x)))
+                else {
+                    push(
+                        NodeInfo {
+                            address: loc.address,
+                            objfile: objfile.to_string(),
+                            ..NodeInfo::default()
+                        },
+                        &mut idx,
+                    );
+                    continue;
+                };
+                let (fi, func) = f;
+                let file = if func.filename.is_empty() {
+                    String::new()
+                } else {
+                    file_cache
+                        .entry(fi)
+                        .or_insert_with(|| clean_path(&func.filename))
+                        .clone()
+                };
+                let mut info = NodeInfo {
+                    name: func.name.clone(),
+                    address: loc.address,
+                    lineno: line.line,
+                    file,
+                    ..NodeInfo::default()
+                };
+                if info.name.is_empty() {
+                    info.objfile = objfile.to_string();
+                    info.start_line = func.start_line;
+                }
+                push(info, &mut idx);
+            }
+        }
+        idx.loc_start.push(idx.loc_nodes.len() as u32);
+        idx
+    }
+
+    /// Number of distinct frames.
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Whether the profile has no frames.
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+
+    /// The frame of a node.
+    pub fn info(&self, id: NodeId) -> &NodeInfo {
+        &self.infos[id as usize]
+    }
+
+    /// The printable name of a node.
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// The frames of a location, innermost first; empty for an unknown location.
+    pub fn location_nodes(&self, loc: LocIdx) -> &[NodeId] {
+        let i = loc as usize;
+        match (self.loc_start.get(i), self.loc_start.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.loc_nodes[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_like_go() {
+        assert_eq!(clean_path("/a//b/./c/../d"), "/a/b/d");
+        assert_eq!(clean_path("a/../../b"), "../b");
+        assert_eq!(clean_path("/.."), "/");
+        assert_eq!(base_name("/usr/bin/x"), "x");
+        assert_eq!(base_name("x/"), "x");
+    }
+}
