@@ -1,0 +1,10 @@
+//! Causal profiling data: coz's `profile.coz` records ([`cozfile`]), the speed-up curves
+//! coz's viewer derives from them ([`analysis`]), and their text and HTML views
+//! ([`render`]). Pure: bytes in, values out.
+
+pub mod analysis;
+pub mod cozfile;
+pub mod render;
+
+pub use analysis::{Analysis, LineCurve, analyze};
+pub use cozfile::{ParseError, Record, parse, write};
