@@ -13,9 +13,11 @@ fn coz_dir() -> PathBuf {
 /// Per file: line -> (rows of (speedup%, expts, visits, period ms, program speedup %)),
 /// and the table's (slope, r2, max, points) per line in order.
 type Rows = Vec<(u32, u64, u64, f64, f64)>;
+/// A ranking row: line, (slope, r2) if fitted, max speed-up %, points.
+type TableRow = (String, Option<(f64, f64)>, f64, usize);
 struct Reference {
     curves: HashMap<String, Rows>,
-    table: Vec<(String, Option<(f64, f64)>, f64, usize)>,
+    table: Vec<TableRow>,
 }
 
 fn reference() -> HashMap<String, Reference> {
