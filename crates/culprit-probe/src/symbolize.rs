@@ -1,0 +1,106 @@
+//! Turning addresses into function names, files and lines (with inlining), per mapping.
+
+use blazesym::symbolize::source::{Elf, Kernel, Source};
+use blazesym::symbolize::{Input, Symbolized, Symbolizer};
+
+use crate::unwind::SeenMapping;
+
+/// Pseudo path of the kernel mapping.
+pub const KERNEL_PATH: &str = "[kernel.kallsyms]";
+
+/// One source line of a location.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SymLine {
+    /// Demangled function name.
+    pub function: String,
+    /// Source file, empty when unknown.
+    pub file: String,
+    /// Line number, 0 when unknown.
+    pub line: u32,
+}
+
+/// Resolves addresses of one mapping; each result lists the inlining chain innermost first
+/// and is empty when the address could not be resolved.
+pub trait Symbolize {
+    /// Symbolizes `addrs` (process addresses) that lie in `mapping`.
+    fn symbolize(&mut self, mapping: &SeenMapping, addrs: &[u64]) -> Vec<Vec<SymLine>>;
+}
+
+/// blazesym-backed symbolization of ELF files (PIE or not, with debug links and DWARF
+/// inlining, Go and Rust and C++ names demangled) and of the kernel.
+pub struct BlazeSymbolizer {
+    inner: Symbolizer,
+}
+
+impl Default for BlazeSymbolizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BlazeSymbolizer {
+    /// A symbolizer with code info, inlined functions and demangling on.
+    pub fn new() -> Self {
+        BlazeSymbolizer {
+            inner: Symbolizer::builder()
+                .enable_code_info(true)
+                .enable_inlined_fns(true)
+                .enable_demangling(true)
+                .build(),
+        }
+    }
+}
+
+fn lines_of(sym: Symbolized<'_>) -> Vec<SymLine> {
+    let Symbolized::Sym(sym) = sym else {
+        return Vec::new();
+    };
+    let info = |ci: Option<&blazesym::symbolize::CodeInfo<'_>>| {
+        ci.map(|c| (c.to_path().display().to_string(), c.line.unwrap_or(0)))
+            .unwrap_or_default()
+    };
+    let mut out: Vec<SymLine> = sym
+        .inlined
+        .iter()
+        .rev()
+        .map(|f| {
+            let (file, line) = info(f.code_info.as_ref());
+            SymLine {
+                function: f.name.to_string(),
+                file,
+                line,
+            }
+        })
+        .collect();
+    let (file, line) = info(sym.code_info.as_deref());
+    out.push(SymLine {
+        function: sym.name.to_string(),
+        file,
+        line,
+    });
+    out
+}
+
+impl Symbolize for BlazeSymbolizer {
+    fn symbolize(&mut self, mapping: &SeenMapping, addrs: &[u64]) -> Vec<Vec<SymLine>> {
+        let entry = &mapping.entry;
+        let results = if entry.path == KERNEL_PATH {
+            let src = Source::Kernel(Kernel::default());
+            self.inner.symbolize(&src, Input::AbsAddr(addrs))
+        } else if entry.is_file() {
+            let offsets: Vec<u64> = addrs
+                .iter()
+                .map(|a| a.wrapping_sub(entry.start).wrapping_add(entry.offset))
+                .collect();
+            let src = Source::Elf(Elf::new(&entry.path));
+            self.inner.symbolize(&src, Input::FileOffset(&offsets))
+        } else {
+            return vec![Vec::new(); addrs.len()];
+        };
+        match results {
+            Ok(syms) => syms.into_iter().map(lines_of).collect(),
+            // No symbols at all (file gone, unreadable): keep bare addresses.
+            Err(_) => vec![Vec::new(); addrs.len()],
+        }
+    }
+}
