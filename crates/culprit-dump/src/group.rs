@@ -158,7 +158,7 @@ pub fn group(snapshot: &Snapshot, filter: &Filter, opts: &GroupOptions) -> Group
         b.creator_ids.sort_unstable();
         b.creator_ids.dedup();
     }
-    buckets.sort_by(|a, b| b.count.cmp(&a.count));
+    buckets.sort_by_key(|b| std::cmp::Reverse(b.count));
     Grouping {
         total,
         unfiltered_total: snapshot.total(),
