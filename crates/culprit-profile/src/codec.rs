@@ -9,6 +9,9 @@ use crate::error::ParseError;
 use crate::model::*;
 use crate::proto;
 
+mod decode;
+mod wire;
+
 /// Largest decompressed profile we inflate; protects against gzip bombs.
 pub const MAX_DECOMPRESSED: u64 = 4 << 30;
 
@@ -32,8 +35,14 @@ pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, ParseError> {
     Ok(out)
 }
 
-/// Decodes an uncompressed `profile.proto` message.
+/// Decodes an uncompressed `profile.proto` message straight into the model.
 pub fn decode_proto(data: &[u8]) -> Result<Profile, ParseError> {
+    decode::decode(data)
+}
+
+/// Decodes an uncompressed `profile.proto` message through prost's generated types: the
+/// slower reference the streaming decoder is checked against.
+pub fn decode_proto_prost(data: &[u8]) -> Result<Profile, ParseError> {
     let msg = proto::Profile::decode(data).map_err(|e| ParseError::Unrecognized {
         proto: e.to_string(),
         legacy: String::new(),
@@ -239,7 +248,7 @@ pub fn from_proto(msg: proto::Profile) -> Result<Profile, ParseError> {
             let key = s.shared(lb.key, "label key")?;
             if lb.str != 0 {
                 labels.push((key, s.shared(lb.str, "label value")?));
-            } else {
+            } else if lb.num != 0 || lb.num_unit != 0 {
                 num_labels.push(NumLabel {
                     key,
                     value: lb.num,
