@@ -1,0 +1,176 @@
+//! `culprit watch --serve`: promtool accepts the exposition, and a real Prometheus server
+//! scrapes it and answers a query with our pid label.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills and reaps a child when the test ends, however it ends.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A bounded HTTP/1.0 GET on loopback; `None` while nothing answers.
+fn get(port: u16, path: &str, accept: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+}
+
+/// Polls `check` every 200 ms for at most `limit`.
+fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+fn start_watch(target: u32, port: u16) -> Reaper {
+    Reaper(
+        Command::new(env!("CARGO_BIN_EXE_culprit"))
+            .args([
+                "watch",
+                "--interval",
+                "500ms",
+                "--duration",
+                "120s",
+                "--pid",
+            ])
+            .arg(target.to_string())
+            .arg("--serve")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn promtool_check(promtool: &PathBuf, body: &str) -> (bool, String) {
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn promtool_accepts_the_metrics() {
+    let Some(promtool) = culprit_testkit::require_tool("promtool") else {
+        return;
+    };
+    let target = Reaper(Command::new("sleep").arg("120").spawn().unwrap());
+    let port = culprit_testkit::free_port();
+    let _watch = start_watch(target.0.id(), port);
+    let text = poll(Duration::from_secs(20), || {
+        get(port, "/metrics", "text/plain")
+    })
+    .expect("culprit serves /metrics within 20 s");
+    assert!(text.contains(&format!(
+        "process_cpu_seconds_total{{pid=\"{}\",command=\"sleep\"}}",
+        target.0.id()
+    )));
+    assert!(
+        text.contains("container_cpu_usage_seconds_total{id="),
+        "{text}"
+    );
+    let (ok, lint) = promtool_check(&promtool, &text);
+    assert!(
+        ok && lint.trim().is_empty(),
+        "promtool check metrics:\n{lint}\n---\n{text}"
+    );
+
+    let om = get(
+        port,
+        "/metrics",
+        "application/openmetrics-text;version=1.0.0",
+    )
+    .unwrap();
+    assert!(om.ends_with("# EOF\n"));
+    assert!(om.contains("# UNIT process_cpu_seconds seconds\n"));
+}
+
+#[test]
+fn prometheus_scrapes_and_answers_a_query() {
+    let Some(prometheus) = culprit_testkit::require_tool("prometheus") else {
+        return;
+    };
+    let target = Reaper(Command::new("sleep").arg("120").spawn().unwrap());
+    let pid = target.0.id();
+    let port = culprit_testkit::free_port();
+    let _watch = start_watch(pid, port);
+    poll(Duration::from_secs(20), || {
+        get(port, "/metrics", "text/plain")
+    })
+    .expect("culprit serves /metrics");
+
+    let dir = std::env::temp_dir().join(format!("culprit-watch-prom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: culprit\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let prom_port = culprit_testkit::free_port();
+    let prom = Reaper(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let wanted = format!("\"pid\":\"{pid}\"");
+    let answer = poll(Duration::from_secs(20), || {
+        get(
+            prom_port,
+            "/api/v1/query?query=process_cpu_seconds_total",
+            "application/json",
+        )
+        .filter(|body| body.contains(&wanted))
+    });
+    drop(prom);
+    let _ = std::fs::remove_dir_all(&dir);
+    let answer = answer.expect("Prometheus answered with our pid within 20 s");
+    assert!(answer.contains("\"status\":\"success\""), "{answer}");
+    assert!(answer.contains("\"pid\":\"tree\""), "{answer}");
+}
