@@ -244,4 +244,47 @@ mod tests {
             Err(FoldedError::CountRange { line: 1, .. })
         ));
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn frame() -> impl Strategy<Value = String> {
+            "[A-Za-z_][A-Za-z0-9_.:<>()/ *&-]{0,20}".prop_map(|f| f.trim().to_owned())
+                .prop_filter("non-empty", |f| !f.is_empty())
+        }
+
+        fn stacks() -> impl Strategy<Value = Vec<(Vec<String>, i64)>> {
+            prop::collection::vec((prop::collection::vec(frame(), 1..8), 1i64..1_000_000), 1..30)
+        }
+
+        fn text(stacks: &[(Vec<String>, i64)]) -> String {
+            stacks.iter().map(|(f, n)| format!("{} {n}\n", f.join(";"))).collect()
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse(&data);
+            }
+
+            #[test]
+            fn never_panics_on_near_folded_text(s in "[a-z;# \t\n0-9.-]{0,200}") {
+                let _ = parse(s.as_bytes());
+            }
+
+            #[test]
+            fn write_then_parse_is_stable_and_keeps_the_total(stacks in stacks()) {
+                let p = parse(text(&stacks).as_bytes()).expect("generated folded parses");
+                let total: i64 = stacks.iter().map(|s| s.1).sum();
+                prop_assert_eq!(p.samples.iter().map(|s| s.values[0]).sum::<i64>(), total);
+                let mut once = Vec::new();
+                write(&p, 0, &mut once).expect("write");
+                let again = parse(&once).expect("written folded parses");
+                let mut twice = Vec::new();
+                write(&again, 0, &mut twice).expect("write again");
+                prop_assert_eq!(once, twice);
+            }
+        }
+    }
 }
