@@ -43,7 +43,7 @@ impl GoClient {
     /// expvar is not served; goroutines from expvar's `goroutines` var or the goroutine
     /// profile's header.
     pub fn fetch(&mut self) -> Result<GoSample, Error> {
-        let (source, memstats, goroutines) = match self.from_expvar()? {
+        let (source, memstats, goroutines) = match self.poll_expvar()? {
             Some((m, g)) => ("expvar", m, g),
             None => {
                 let url = format!("{}/debug/pprof/heap?debug=1", self.base);
@@ -66,7 +66,7 @@ impl GoClient {
         Ok(sample)
     }
 
-    fn from_expvar(&mut self) -> Result<Option<(MemStats, Option<u64>)>, Error> {
+    fn poll_expvar(&mut self) -> Result<Option<(MemStats, Option<u64>)>, Error> {
         if self.no_expvar {
             return Ok(None);
         }

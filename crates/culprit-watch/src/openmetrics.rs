@@ -41,6 +41,9 @@ enum Kind {
     Summary,
 }
 
+/// Label pairs of one point.
+type Labels = Vec<(&'static str, String)>;
+
 /// One metric family being built.
 struct Family {
     name: &'static str,
@@ -48,7 +51,7 @@ struct Family {
     unit: Option<&'static str>,
     help: &'static str,
     /// (name suffix, labels, value)
-    points: Vec<(&'static str, Vec<(&'static str, String)>, f64)>,
+    points: Vec<(&'static str, Labels, f64)>,
 }
 
 impl Family {
@@ -62,7 +65,7 @@ impl Family {
         }
     }
 
-    fn point(&mut self, labels: Vec<(&'static str, String)>, value: f64) {
+    fn point(&mut self, labels: Labels, value: f64) {
         let suffix = if self.kind == Kind::Counter {
             "_total"
         } else {
@@ -174,7 +177,7 @@ fn families(sample: &Sample) -> Vec<Family> {
         None,
         "Page faults, minor and major (pid=\"tree\": with reaped children).",
     );
-    let with = |mut l: Vec<(&'static str, String)>, k: &'static str, v: &str| {
+    let with = |mut l: Labels, k: &'static str, v: &str| {
         l.push((k, v.to_string()));
         l
     };

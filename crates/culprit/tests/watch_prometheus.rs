@@ -29,7 +29,8 @@ fn get(port: u16, path: &str, accept: &str) -> Option<String> {
     let mut response = String::new();
     s.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+    let status = head.lines().next()?;
+    status.contains(" 200 ").then(|| body.to_string())
 }
 
 /// Polls `check` every 200 ms for at most `limit`.
