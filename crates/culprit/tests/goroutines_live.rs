@@ -44,19 +44,19 @@ fn start() -> Option<Fixture> {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let fixture = Fixture {
+    let mut fixture = Fixture {
         child,
         base: String::new(),
     };
     let line = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("fixture never said ready");
-    let base = line
+    fixture.base = line
         .trim()
         .strip_prefix("ready ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
-    Some(Fixture { base, ..fixture })
+    Some(fixture)
 }
 
 fn culprit_json(args: &[&str]) -> Value {
