@@ -28,7 +28,9 @@ impl Rng {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let out = args.next().ok_or("usage: gen_large OUT.pb.gz [SAMPLES] [LOCATIONS]")?;
+    let out = args
+        .next()
+        .ok_or("usage: gen_large OUT.pb.gz [SAMPLES] [LOCATIONS]")?;
     let n_samples: usize = args.next().map_or(Ok(1_200_000), |s| s.parse())?;
     let n_locs: usize = args.next().map_or(Ok(150_000), |s| s.parse())?;
     let n_funcs = (n_locs / 4).max(1);

@@ -15,7 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let inflate = if culprit_profile::codec::is_gzip(&bytes) {
             let start = Instant::now();
             let raw = culprit_profile::codec::gunzip(&bytes)?;
-            format!(", {:.3}s of it gunzip to {} MB", start.elapsed().as_secs_f64(), raw.len() >> 20)
+            format!(
+                ", {:.3}s of it gunzip to {} MB",
+                start.elapsed().as_secs_f64(),
+                raw.len() >> 20
+            )
         } else {
             String::new()
         };

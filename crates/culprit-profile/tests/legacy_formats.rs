@@ -80,19 +80,36 @@ fn go_goroutine_count_profile() {
 1 @ 0x43a6c5 0x46b1e1\n";
     let p = parsed(data);
     assert_eq!(p.sample_type[0].kind, "goroutine");
-    assert_eq!(p.period_type.as_ref().map(|t| t.unit.as_str()), Some("count"));
+    assert_eq!(
+        p.period_type.as_ref().map(|t| t.unit.as_str()),
+        Some("count")
+    );
     let addrs: Vec<Vec<u64>> = p
         .samples
         .iter()
-        .map(|s| s.locations.iter().map(|&l| p.locations[l as usize].address).collect())
+        .map(|s| {
+            s.locations
+                .iter()
+                .map(|&l| p.locations[l as usize].address)
+                .collect()
+        })
         .collect();
     // Every frame, the leaf too, moves back one byte onto its call.
-    assert_eq!(addrs, vec![vec![0x43a6c4, 0x44b2f6, 0x46b1e0], vec![0x43a6c4, 0x46b1e0]]);
-    assert_eq!(p.samples.iter().map(|s| s.values[0]).collect::<Vec<_>>(), vec![3, 1]);
+    assert_eq!(
+        addrs,
+        vec![vec![0x43a6c4, 0x44b2f6, 0x46b1e0], vec![0x43a6c4, 0x46b1e0]]
+    );
+    assert_eq!(
+        p.samples.iter().map(|s| s.values[0]).collect::<Vec<_>>(),
+        vec![3, 1]
+    );
     // No memory map: one fake mapping covers every address.
     assert_eq!(p.mappings.len(), 1);
     assert_eq!(p.mappings[0].memory_limit, u64::MAX);
-    assert_eq!(p.drop_frames, "ProfileData::Add|ProfileData::prof_handler|CpuProfiler::prof_handler|__pthread_sighandler|__restore");
+    assert_eq!(
+        p.drop_frames,
+        "ProfileData::Add|ProfileData::prof_handler|CpuProfiler::prof_handler|__pthread_sighandler|__restore"
+    );
 }
 
 #[test]
@@ -112,7 +129,10 @@ fn go_mutex_text_profile_scales_cycles_to_nanoseconds() {
 fn heap_profiles_get_allocator_frames_dropped() {
     let p = parsed(&testdata("cppbench.heap"));
     assert!(p.drop_frames.starts_with("calloc|cfree|malloc|free|"));
-    assert_eq!(p.keep_frames, r"runtime\.panic|runtime\.reflectcall|runtime\.call[0-9]*");
+    assert_eq!(
+        p.keep_frames,
+        r"runtime\.panic|runtime\.reflectcall|runtime\.call[0-9]*"
+    );
 }
 
 #[test]
@@ -137,7 +157,11 @@ fn java_heap_profile_with_symbols() {
     assert_eq!(p.samples[0].num_labels[0].value, 524288);
     assert!(p.samples[0].values[1] > 1048576);
     assert_eq!(p.samples[1].values[0], 16384);
-    assert!((524_300..524_310).contains(&p.samples[1].values[1]), "{:?}", p.samples[1].values);
+    assert!(
+        (524_300..524_310).contains(&p.samples[1].values[1]),
+        "{:?}",
+        p.samples[1].values
+    );
 }
 
 #[test]
@@ -184,7 +208,8 @@ fn memory_map_rules() {
     let mut m = legacy::parse_proc_maps(maps);
     assert_eq!(m.len(), 3);
     let data = [
-        b"goroutine profile: total 1\n1 @ 0x400010 0x7f0000000010 0x12345\n--- Memory map: ---\n".as_slice(),
+        b"goroutine profile: total 1\n1 @ 0x400010 0x7f0000000010 0x12345\n--- Memory map: ---\n"
+            .as_slice(),
         maps,
     ]
     .concat();
@@ -192,8 +217,14 @@ fn memory_map_rules() {
     let files: Vec<&str> = p.mappings.iter().map(|m| m.file.as_str()).collect();
     assert_eq!(files, vec!["/bin/server", "/lib/libc.so.6", ""]);
     assert_eq!(p.mappings[0].memory_limit, 0x600000);
-    assert_eq!(p.mappings.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        p.mappings.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     let mapping_of = |i: usize| p.locations[i].mapping.map(|m| p.mappings[m as usize].id);
-    assert_eq!((mapping_of(0), mapping_of(1), mapping_of(2)), (Some(1), Some(2), Some(3)));
+    assert_eq!(
+        (mapping_of(0), mapping_of(1), mapping_of(2)),
+        (Some(1), Some(2), Some(3))
+    );
     m.clear();
 }

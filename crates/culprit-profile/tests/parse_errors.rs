@@ -95,7 +95,10 @@ fn the_fixture_itself_parses() {
 fn ids_that_point_nowhere() {
     let mut m = one_sample_profile();
     m.sample[0].location_id = vec![7];
-    assert_mentions(&err(&m.encode_to_vec()), &["sample #0", "location 7", "does not exist"]);
+    assert_mentions(
+        &err(&m.encode_to_vec()),
+        &["sample #0", "location 7", "does not exist"],
+    );
 
     let mut m = one_sample_profile();
     m.location[0].line[0].function_id = 9;
@@ -107,7 +110,10 @@ fn ids_that_point_nowhere() {
 
     let mut m = one_sample_profile();
     m.function[0].name = 99;
-    assert_mentions(&err(&m.encode_to_vec()), &["function name", "string 99", "4 entries"]);
+    assert_mentions(
+        &err(&m.encode_to_vec()),
+        &["function name", "string 99", "4 entries"],
+    );
 
     let mut m = one_sample_profile();
     m.location.push(m.location[0].clone());
@@ -118,7 +124,10 @@ fn ids_that_point_nowhere() {
 fn sample_values_must_match_sample_types() {
     let mut m = one_sample_profile();
     m.sample[0].value = vec![1, 2];
-    assert_mentions(&err(&m.encode_to_vec()), &["sample #0 has 2 values", "1 sample types"]);
+    assert_mentions(
+        &err(&m.encode_to_vec()),
+        &["sample #0 has 2 values", "1 sample types"],
+    );
 }
 
 #[test]

@@ -32,7 +32,14 @@ fn profile() -> impl Strategy<Value = Profile> {
     (0usize..4, 0usize..6, 0usize..12, 1usize..4).prop_flat_map(|(nm, nf, nl, nt)| {
         let mappings = (
             proptest::collection::vec(
-                (any::<u64>(), any::<u64>(), any::<u64>(), name(), name(), any::<[bool; 4]>()),
+                (
+                    any::<u64>(),
+                    any::<u64>(),
+                    any::<u64>(),
+                    name(),
+                    name(),
+                    any::<[bool; 4]>(),
+                ),
                 nm,
             ),
             ids(nm),
@@ -113,7 +120,10 @@ fn profile() -> impl Strategy<Value = Profile> {
             .prop_map(|(locations, values, labels, nums)| Sample {
                 locations,
                 values,
-                labels: labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                labels: labels
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
                 num_labels: nums
                     .into_iter()
                     // pprof drops a numeric label with neither value nor unit.
@@ -131,15 +141,29 @@ fn profile() -> impl Strategy<Value = Profile> {
             locations,
             proptest::collection::vec(sample, 0..6),
             proptest::collection::vec((name(), name()), nt),
-            (name(), name(), name(), name(), proptest::collection::vec(name(), 0..3)),
-            (any::<i64>(), any::<i64>(), any::<i64>(), proptest::option::of((name(), name()))),
+            (
+                name(),
+                name(),
+                name(),
+                name(),
+                proptest::collection::vec(name(), 0..3),
+            ),
+            (
+                any::<i64>(),
+                any::<i64>(),
+                any::<i64>(),
+                proptest::option::of((name(), name())),
+            ),
         )
             .prop_map(
                 |(mappings, functions, locations, samples, types, strs, nums)| {
                     let (default_sample_type, drop_frames, keep_frames, doc_url, comments) = strs;
                     let (time_nanos, duration_nanos, period, pt) = nums;
                     Profile {
-                        sample_type: types.into_iter().map(|(k, u)| ValueType::new(k, u)).collect(),
+                        sample_type: types
+                            .into_iter()
+                            .map(|(k, u)| ValueType::new(k, u))
+                            .collect(),
                         default_sample_type,
                         samples,
                         mappings,
@@ -233,7 +257,10 @@ fn truncated_real_files_never_panic() {
         for e in std::fs::read_dir(pprof_testdata().join(dir)).expect("testdata present") {
             let path = e.expect("dir entry").path();
             let is_golden = path.extension().is_some_and(|x| x == "string")
-                || path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("pprof."));
+                || path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("pprof."));
             if path.is_file() && !is_golden {
                 files.push(path);
             }
