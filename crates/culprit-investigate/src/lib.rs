@@ -8,7 +8,10 @@
 
 pub mod capture;
 pub mod combine;
+pub mod compare;
+pub mod demo;
 pub mod findings;
+pub mod html;
 pub mod run;
 pub mod session;
 pub mod stacks;

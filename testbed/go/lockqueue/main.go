@@ -22,7 +22,7 @@ import (
 var (
 	addr  = flag.String("addr", "127.0.0.1:0", "listen address")
 	fixed = flag.Bool("fixed", false, "do the slow work outside the lock")
-	work  = flag.Duration("work", 4*time.Millisecond, "downstream call time per request")
+	work  = flag.Duration("work", 3*time.Millisecond, "downstream call time per request")
 )
 
 type ledger struct {
@@ -33,7 +33,7 @@ type ledger struct {
 // slowWork stands for a downstream call followed by hashing its answer.
 func slowWork(key string) [32]byte {
 	time.Sleep(*work)
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 4<<10)
 	copy(buf, key)
 	return sha256.Sum256(buf)
 }

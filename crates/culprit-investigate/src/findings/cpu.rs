@@ -137,7 +137,7 @@ pub(super) fn stack_growth(cpu: &Stacks) -> Option<Finding> {
 
 /// One code path holding most of the CPU: the deepest function that at least 40% of CPU
 /// samples pass through.
-pub(super) fn hot_path(cpu: &Stacks, already_named: &[String]) -> Option<Finding> {
+pub(super) fn hot_path(cpu: &Stacks, already_named: &[String], window_secs: f64) -> Option<Finding> {
     let path = cpu.dominant_path(0.4);
     let (deepest, _) = path.last()?.clone();
     let (own, cum) = path
@@ -161,6 +161,15 @@ pub(super) fn hot_path(cpu: &Stacks, already_named: &[String]) -> Option<Finding
         samples: under,
     };
     let mut evidence = vec![Evidence::new(&format!("CPU under {own}"), share, "%")];
+    // A hot path in a mostly idle process is not what makes it slow: weigh by how busy
+    // the CPU was (half a core or more counts fully).
+    let busy = if window_secs > 0.0 {
+        let cores = cpu.total as f64 / 1e9 / window_secs;
+        evidence.push(Evidence::new("CPU used (cores)", cores, "ratio"));
+        (cores / 0.5).min(1.0)
+    } else {
+        1.0
+    };
     let mut functions = vec![own.clone()];
     if own != deepest {
         functions.push(deepest.clone());
@@ -184,7 +193,7 @@ pub(super) fn hot_path(cpu: &Stacks, already_named: &[String]) -> Option<Finding
         kind: "hot-path".into(),
         title: format!("{own} takes {} of CPU{mostly}", pct(share)),
         // A plain hot path explains less than a diagnosed cause of the same CPU would.
-        score: share * 0.8,
+        score: share * 0.8 * busy,
         functions,
         evidence,
         advice: "Check whether this work has to happen on every request: cache or precompute \

@@ -124,7 +124,7 @@ pub fn analyze(inputs: &Inputs<'_>) -> Vec<Finding> {
     out.extend(locks::lock_contention(inputs));
     if let Some(cpu) = &cpu {
         let named: Vec<String> = out.iter().flat_map(|f| f.functions.clone()).collect();
-        out.extend(cpu::hot_path(cpu, &named));
+        out.extend(cpu::hot_path(cpu, &named, inputs.window_secs));
         if !out.iter().any(|f| f.kind == "allocation-churn") {
             out.extend(alloc::gc_pressure(cpu));
         }

@@ -231,9 +231,9 @@ fn hot_path_for_native_stacks() {
                     "demo::handle",
                     "std::thread::start",
                 ],
-                &[70, 70],
+                &[70, 7_000_000_000],
             ),
-            (&["demo::write", "demo::handle", "std::thread::start"], &[30, 30]),
+            (&["demo::write", "demo::handle", "std::thread::start"], &[30, 3_000_000_000]),
         ],
     );
     let f = analyze(&Inputs {
