@@ -25,8 +25,8 @@ struct Section {
 pub struct ObjectInfo {
     /// GNU build id as lowercase hex; empty when the file has none.
     pub build_id: String,
-    /// Loadable segments as (file range, linked address of the range's start).
-    segments: Vec<(Range<u64>, u64)>,
+    /// Loadable segments: file range, linked address of the range's start, executable.
+    segments: Vec<(Range<u64>, u64, bool)>,
     text: Option<Section>,
     eh_frame: Option<Section>,
     eh_frame_hdr: Option<Section>,
@@ -68,7 +68,8 @@ impl ObjectInfo {
             .segments()
             .map(|seg| {
                 let (off, size) = seg.file_range();
-                (off..off.saturating_add(size), seg.address())
+                let exec = matches!(seg.flags(), object::SegmentFlags::Elf { p_flags, .. } if p_flags.0 & object::elf::PF_X.0 != 0);
+                (off..off.saturating_add(size), seg.address(), exec)
             })
             .collect();
         let eh_frame = section(".eh_frame");
@@ -93,10 +94,15 @@ impl ObjectInfo {
     /// The load bias of `map` (a mapping of this file): what to add to a linked address to
     /// get the address in the process. `None` when no segment covers the mapping's offset.
     pub fn bias(&self, map: &MapEntry) -> Option<u64> {
-        let (range, vaddr) = self.segments.iter().find(|(range, _)| {
-            range.start <= map.offset && map.offset < range.end.max(range.start + 1)
+        // The kernel maps whole pages: a segment's mapping starts at its page-aligned file
+        // offset, which may also lie inside the previous segment, so match on the flags too.
+        const PAGE: u64 = 0xfff;
+        let (range, vaddr, _) = self.segments.iter().find(|(range, _, exec)| {
+            *exec == map.exec
+                && range.start & !PAGE <= map.offset
+                && map.offset < range.end.max(range.start + 1)
         })?;
-        let svma = vaddr.wrapping_add(map.offset - range.start);
+        let svma = (vaddr & !PAGE).wrapping_add(map.offset - (range.start & !PAGE));
         Some(map.start.wrapping_sub(svma))
     }
 
@@ -134,5 +140,33 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         assert!(ObjectInfo::parse(b"\x7fELF garbage").is_err());
         assert!(ObjectInfo::parse(&[]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod bias_tests {
+    use super::*;
+
+    #[test]
+    fn text_segment_sharing_a_page_with_the_read_only_one() {
+        // rustc's layout: R segment at file 0..0x13028, R+X at 0x13030 (vaddr 0x14030),
+        // mapped r-xp from page offset 0x13000.
+        let info = ObjectInfo {
+            build_id: String::new(),
+            segments: vec![(0..0x13028, 0, false), (0x13030..0x50d00, 0x14030, true)],
+            text: None,
+            eh_frame: None,
+            eh_frame_hdr: None,
+            got: None,
+            debug_frame: None,
+        };
+        let map = MapEntry {
+            start: 0x558a_6af1_4000,
+            end: 0x558a_6af5_2000,
+            offset: 0x13000,
+            exec: true,
+            path: "/x".into(),
+        };
+        assert_eq!(info.bias(&map), Some(0x558a_6af0_0000));
     }
 }

@@ -179,8 +179,13 @@ fn to_snapshot(pid: u32, captured: Vec<Captured>) -> Snapshot {
                 d.pc = Some(f.addr);
                 dump_frames.push(d);
             }
-            for l in lines {
-                let mut d = DumpFrame::new(l.function, l.file, l.line);
+            for (i, l) in lines.iter().enumerate() {
+                // An inlined piece of a function into itself (glibc's syscall wrappers)
+                // would print the same frame twice.
+                if i > 0 && lines.get(i - 1).is_some_and(|p| p.function == l.function) {
+                    continue;
+                }
+                let mut d = DumpFrame::new(l.function.clone(), l.file.clone(), l.line);
                 d.pc = Some(f.addr);
                 dump_frames.push(d);
             }
