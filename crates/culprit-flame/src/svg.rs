@@ -108,7 +108,8 @@ pub fn write_svg(tree: &FlameTree, opts: &Options, out: &mut impl Write) -> io::
     let mut stack: Vec<(NodeIdx, i64)> = vec![(0, 0)];
     while let Some((n, x)) = stack.pop() {
         let node = &tree.nodes[n as usize];
-        if node.value < min_value.max(1) {
+        // The root stays even when empty, so every graph has a frame holding the total.
+        if n != 0 && node.value < min_value.max(1) {
             continue;
         }
         visible.push((n, x));
@@ -145,10 +146,10 @@ pub fn write_svg(tree: &FlameTree, opts: &Options, out: &mut impl Write) -> io::
         unit = Esc(&opts.unit),
         mid = width / 2.0,
     )?;
-    write!(w, "{}</text>\n", Esc(&opts.title))?;
-    write!(
+    writeln!(w, "{}</text>", Esc(&opts.title))?;
+    writeln!(
         w,
-        "<text class=\"subtitle\" x=\"{}\" y=\"38\">{}</text>\n",
+        "<text class=\"subtitle\" x=\"{}\" y=\"38\">{}</text>",
         width / 2.0,
         Esc(&opts.subtitle)
     )?;

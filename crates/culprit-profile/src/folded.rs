@@ -250,16 +250,23 @@ mod tests {
         use proptest::prelude::*;
 
         fn frame() -> impl Strategy<Value = String> {
-            "[A-Za-z_][A-Za-z0-9_.:<>()/ *&-]{0,20}".prop_map(|f| f.trim().to_owned())
+            "[A-Za-z_][A-Za-z0-9_.:<>()/ *&-]{0,20}"
+                .prop_map(|f| f.trim().to_owned())
                 .prop_filter("non-empty", |f| !f.is_empty())
         }
 
         fn stacks() -> impl Strategy<Value = Vec<(Vec<String>, i64)>> {
-            prop::collection::vec((prop::collection::vec(frame(), 1..8), 1i64..1_000_000), 1..30)
+            prop::collection::vec(
+                (prop::collection::vec(frame(), 1..8), 1i64..1_000_000),
+                1..30,
+            )
         }
 
         fn text(stacks: &[(Vec<String>, i64)]) -> String {
-            stacks.iter().map(|(f, n)| format!("{} {n}\n", f.join(";"))).collect()
+            stacks
+                .iter()
+                .map(|(f, n)| format!("{} {n}\n", f.join(";")))
+                .collect()
         }
 
         proptest! {

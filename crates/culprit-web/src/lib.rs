@@ -34,8 +34,14 @@ const TOP_ROWS: usize = 500;
 pub fn router(state: State) -> Router {
     Router::new()
         .route("/", get(|| async { html(INDEX) }))
-        .route("/app.js", get(|| async { asset(APP_JS, "text/javascript") }))
-        .route("/flame.js", get(|| async { asset(FLAME_JS, "text/javascript") }))
+        .route(
+            "/app.js",
+            get(|| async { asset(APP_JS, "text/javascript") }),
+        )
+        .route(
+            "/flame.js",
+            get(|| async { asset(FLAME_JS, "text/javascript") }),
+        )
         .route("/app.css", get(|| async { asset(APP_CSS, "text/css") }))
         .route("/api/meta", get(meta))
         .route("/api/top", get(top))

@@ -173,14 +173,17 @@ pub struct Source {
     pub lines: Vec<SourceLine>,
 }
 
-/// Per-line values of the function named `name` in `profile`: (file, line → (flat, cum)).
+/// Flat and cumulative value per source line number.
+pub type LineValues = BTreeMap<i64, (i64, i64)>;
+
+/// Per-line values of the function named `name` in `profile`, with its source file.
 pub fn line_values(
     profile: &Profile,
     value: impl Fn(&culprit_profile::Sample) -> i64,
     name: &str,
-) -> Option<(String, BTreeMap<i64, (i64, i64)>)> {
+) -> Option<(String, LineValues)> {
     let mut file: Option<String> = None;
-    let mut lines: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    let mut lines = LineValues::new();
     let mut seen: Vec<i64> = Vec::new();
     for s in &profile.samples {
         let v = value(s);
@@ -216,13 +219,7 @@ pub fn line_values(
 
 /// Joins per-line values with the text of `source`, keeping `context` lines around the
 /// sampled ones.
-pub fn listing(
-    name: &str,
-    file: &str,
-    source: &str,
-    values: &BTreeMap<i64, (i64, i64)>,
-    context: i64,
-) -> Source {
+pub fn listing(name: &str, file: &str, source: &str, values: &LineValues, context: i64) -> Source {
     let first = values.keys().next().copied().unwrap_or(1);
     let last = values.keys().next_back().copied().unwrap_or(1);
     let lines = source
@@ -276,8 +273,20 @@ mod tests {
         let t = tree("main;a;c 3\nmain;b;c 1\nmain;a;d 2\n");
         let p = peek(&t, "a").expect("a");
         assert_eq!(p.cum, 5);
-        assert_eq!(p.callers, vec![Edge { name: "main".into(), value: 5 }]);
-        assert_eq!(p.callees[0], Edge { name: "c".into(), value: 3 });
+        assert_eq!(
+            p.callers,
+            vec![Edge {
+                name: "main".into(),
+                value: 5
+            }]
+        );
+        assert_eq!(
+            p.callees[0],
+            Edge {
+                name: "c".into(),
+                value: 3
+            }
+        );
         let c = peek(&t, "c").expect("c");
         assert_eq!(c.callers.len(), 2);
         assert!(peek(&t, "zzz").is_none());
