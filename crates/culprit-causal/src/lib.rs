@@ -4,7 +4,9 @@
 
 pub mod analysis;
 pub mod cozfile;
+pub mod linetable;
 pub mod render;
+pub mod runtime;
 
 pub use analysis::{Analysis, LineCurve, analyze};
 pub use cozfile::{ParseError, Record, parse, write};

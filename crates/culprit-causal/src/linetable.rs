@@ -1,0 +1,259 @@
+//! The address-to-line table the causal runtime searches on every sample, computed from an
+//! executable's DWARF line programs (versions 2 to 5, compressed sections included).
+//! Encoding (little endian): magic `CULPRITL`, u64 range count, u64 line count, ranges of
+//! (u64 start, u64 end, u32 line id, u32 0) sorted by start, then each line name as u32
+//! length and UTF-8 bytes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use object::{Object, ObjectSection};
+
+/// Why a line table could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum LineTableError {
+    /// Not an object file this reader understands.
+    #[error("not an ELF executable: {0}")]
+    Object(String),
+    /// The DWARF data was malformed.
+    #[error("reading DWARF line tables: {0}")]
+    Dwarf(String),
+    /// Nothing in scope: no debug information, or the scope excluded everything.
+    #[error(
+        "no source lines in scope: build with debug information (-g), or widen --scope (files seen: {seen})"
+    )]
+    Empty {
+        /// A few of the files the executable's debug info names.
+        seen: String,
+    },
+}
+
+/// Which source files' lines may be experimented on.
+pub struct Scope {
+    patterns: Vec<glob::Pattern>,
+}
+
+impl Scope {
+    /// `globs` match a whole path, or a file name when they contain no `/`. With no globs,
+    /// every file is in scope except toolchain and system sources (`/usr/`, `/rustc/`,
+    /// cargo's registry), which the program's authors cannot change.
+    pub fn new(globs: &[String]) -> Result<Self, glob::PatternError> {
+        let patterns = globs
+            .iter()
+            .map(|g| glob::Pattern::new(g))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { patterns })
+    }
+
+    /// Whether lines of `path` are in scope.
+    pub fn includes(&self, path: &str) -> bool {
+        if self.patterns.is_empty() {
+            return !(path.starts_with("/usr/")
+                || path.starts_with("/rustc/")
+                || path.contains("/.cargo/registry/")
+                || path.contains("/rustlib/")
+                || path.starts_with('<'));
+        }
+        let name = path.rsplit('/').next().unwrap_or(path);
+        self.patterns.iter().any(|p| {
+            if p.as_str().contains('/') {
+                p.matches(path)
+            } else {
+                p.matches(name)
+            }
+        })
+    }
+}
+
+/// Address ranges of an executable mapped to `file:line` names.
+#[derive(Debug, Default, PartialEq)]
+pub struct LineTable {
+    /// (start, end, line id), sorted and non-overlapping.
+    pub ranges: Vec<(u64, u64, u32)>,
+    /// Line names, `file:line`.
+    pub lines: Vec<String>,
+}
+
+impl LineTable {
+    /// Builds the table of an ELF file's in-scope lines.
+    pub fn from_elf(data: &[u8], scope: &Scope) -> Result<Self, LineTableError> {
+        let file = object::File::parse(data).map_err(|e| LineTableError::Object(e.to_string()))?;
+        let endian = if file.is_little_endian() {
+            gimli::RunTimeEndian::Little
+        } else {
+            gimli::RunTimeEndian::Big
+        };
+        let load = |id: gimli::SectionId| -> Result<Cow<'_, [u8]>, gimli::Error> {
+            Ok(file
+                .section_by_name(id.name())
+                .and_then(|s| s.uncompressed_data().ok())
+                .unwrap_or(Cow::Borrowed(&[])))
+        };
+        let sections =
+            gimli::DwarfSections::load(load).map_err(|e| LineTableError::Dwarf(e.to_string()))?;
+        let dwarf = sections.borrow(|s| gimli::EndianSlice::new(s, endian));
+        let mut b = Builder::default();
+        let mut seen: Vec<String> = Vec::new();
+        let mut units = dwarf.units();
+        while let Some(header) = units
+            .next()
+            .map_err(|e| LineTableError::Dwarf(e.to_string()))?
+        {
+            let unit = dwarf
+                .unit(header)
+                .map_err(|e| LineTableError::Dwarf(e.to_string()))?;
+            let Some(program) = unit.line_program.clone() else {
+                continue;
+            };
+            let mut rows = program.rows();
+            let mut prev: Option<(u64, Option<u32>)> = None;
+            let mut files: HashMap<u64, Option<String>> = HashMap::new();
+            while let Some((header, row)) = rows
+                .next_row()
+                .map_err(|e| LineTableError::Dwarf(e.to_string()))?
+            {
+                let addr = row.address();
+                if let Some((start, Some(id))) = prev
+                    && addr > start
+                {
+                    b.ranges.push((start, addr, id));
+                }
+                if row.end_sequence() {
+                    prev = None;
+                    continue;
+                }
+                let fidx = row.file_index();
+                let path = files
+                    .entry(fidx)
+                    .or_insert_with(|| file_path(&dwarf, &unit, header, fidx))
+                    .clone();
+                let line = row.line().map_or(0, |l| l.get());
+                let id = match path {
+                    Some(p) if line > 0 => {
+                        if seen.len() < 8 && !seen.contains(&p) {
+                            seen.push(p.clone());
+                        }
+                        scope.includes(&p).then(|| b.line_id(format!("{p}:{line}")))
+                    }
+                    _ => None,
+                };
+                prev = Some((addr, id));
+            }
+        }
+        if b.lines.is_empty() {
+            return Err(LineTableError::Empty {
+                seen: if seen.is_empty() {
+                    "none".into()
+                } else {
+                    seen.join(", ")
+                },
+            });
+        }
+        Ok(b.finish())
+    }
+
+    /// Line id of an address.
+    pub fn lookup(&self, addr: u64) -> Option<u32> {
+        let i = self.ranges.partition_point(|r| r.0 <= addr);
+        let r = self.ranges.get(i.checked_sub(1)?)?;
+        (addr < r.1).then_some(r.2)
+    }
+
+    /// The runtime's binary encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.ranges.len() * 24);
+        out.extend_from_slice(b"CULPRITL");
+        out.extend_from_slice(&(self.ranges.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(self.lines.len() as u64).to_le_bytes());
+        for &(s, e, l) in &self.ranges {
+            out.extend_from_slice(&s.to_le_bytes());
+            out.extend_from_slice(&e.to_le_bytes());
+            out.extend_from_slice(&l.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+        }
+        for l in &self.lines {
+            out.extend_from_slice(&(l.len() as u32).to_le_bytes());
+            out.extend_from_slice(l.as_bytes());
+        }
+        out
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    ranges: Vec<(u64, u64, u32)>,
+    lines: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Builder {
+    fn line_id(&mut self, name: String) -> u32 {
+        if let Some(&id) = self.ids.get(&name) {
+            return id;
+        }
+        let id = self.lines.len() as u32;
+        self.lines.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn finish(mut self) -> LineTable {
+        self.ranges.sort_unstable();
+        // Keep ranges disjoint (a later sequence may overlap an earlier one) and merge
+        // neighbours of the same line so the table stays small.
+        let mut out: Vec<(u64, u64, u32)> = Vec::with_capacity(self.ranges.len());
+        for (s, e, l) in self.ranges {
+            let s = out.last().map_or(s, |p| s.max(p.1));
+            if s >= e {
+                continue;
+            }
+            match out.last_mut() {
+                Some(p) if p.1 == s && p.2 == l => p.1 = e,
+                _ => out.push((s, e, l)),
+            }
+        }
+        LineTable {
+            ranges: out,
+            lines: self.lines,
+        }
+    }
+}
+
+type Reader<'a> = gimli::EndianSlice<'a, gimli::RunTimeEndian>;
+
+fn file_path(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    header: &gimli::LineProgramHeader<Reader<'_>>,
+    index: u64,
+) -> Option<String> {
+    let file = header.file(index)?;
+    let text = |v| {
+        dwarf
+            .attr_string(unit, v)
+            .ok()
+            .map(|s| s.to_string_lossy().into_owned())
+    };
+    let name = text(file.path_name())?;
+    if name.starts_with('/') {
+        return Some(name);
+    }
+    let mut path = String::new();
+    if let Some(dir) = file.directory(header).and_then(text) {
+        path = dir;
+    }
+    if !path.starts_with('/')
+        && let Some(comp) = unit.comp_dir.map(|c| c.to_string_lossy().into_owned())
+    {
+        path = if path.is_empty() {
+            comp
+        } else {
+            format!("{comp}/{path}")
+        };
+    }
+    Some(if path.is_empty() {
+        name
+    } else {
+        format!("{}/{name}", path.trim_end_matches('/'))
+    })
+}

@@ -1,0 +1,287 @@
+//! `culprit causal` end to end: reading coz's own profiles, and profiling real programs
+//! (C built against coz.h with DWARF 5, and a Rust program with a std Mutex) whose
+//! bottleneck is known, against coz itself on a DWARF 4 build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use culprit_testkit::{require_tool, testdata, workspace_root};
+
+fn culprit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_culprit"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = workspace_root()
+        .join("target/test-artifacts/causal")
+        .join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn analysis(file: &Path) -> serde_json::Value {
+    let out = culprit()
+        .args(["causal", "report", "--format", "json"])
+        .arg(file)
+        .output()
+        .expect("run culprit causal report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn ranked_lines(a: &serde_json::Value) -> Vec<String> {
+    a["curves"]
+        .as_array()
+        .expect("curves")
+        .iter()
+        .filter(|c| !c["baseline"].is_null())
+        .map(|c| c["line"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn line_of(src: &Path, marker: &str) -> String {
+    let text = std::fs::read_to_string(src).expect("source");
+    let n = text
+        .lines()
+        .position(|l| l.contains(marker))
+        .expect("marker in source")
+        + 1;
+    format!(
+        "{}:{n}",
+        src.file_name().and_then(|f| f.to_str()).unwrap_or_default()
+    )
+}
+
+fn gcc(src: &Path, out: &Path, extra: &[&str]) -> bool {
+    let Some(gcc) = require_tool("gcc") else {
+        return false;
+    };
+    let st = Command::new(gcc)
+        .args(["-O1", "-g", "-pthread"])
+        .args(extra)
+        .arg(src)
+        .arg("-o")
+        .arg(out)
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc failed for {}", src.display());
+    true
+}
+
+#[test]
+fn report_reads_coz_profiles_and_ranks_the_bottleneck_first() {
+    let file = testdata().join("coz/profile.coz");
+    let a = analysis(&file);
+    assert_eq!(a["experiments"], 87);
+    assert!(
+        ranked_lines(&a)[0].ends_with("prog.c:26"),
+        "{:?}",
+        ranked_lines(&a)
+    );
+    let text = culprit()
+        .args(["causal", "report"])
+        .arg(&file)
+        .output()
+        .expect("text report");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("prog.c:26 |   0.670 |  0.32"), "{text}");
+    let html = scratch("report").join("causal.html");
+    let st = culprit()
+        .args(["causal", "report", "--format", "html", "-o"])
+        .arg(&html)
+        .arg(&file)
+        .status()
+        .expect("html report");
+    assert!(st.success());
+    let page = std::fs::read_to_string(&html).expect("html");
+    assert!(page.contains("<svg") && page.contains("prog.c:26"));
+}
+
+#[test]
+fn bad_profile_names_the_line() {
+    let dir = scratch("bad");
+    let f = dir.join("bad.coz");
+    std::fs::write(
+        &f,
+        "startup\ttime=1\nexperiment\tselected=a.c:1\tspeedup=2\tduration=1\n",
+    )
+    .expect("write");
+    let out = culprit()
+        .args(["causal", "report"])
+        .arg(&f)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.coz") && err.contains("line 2"), "{err}");
+}
+
+/// The slow worker's line ranks first under culprit (DWARF 5 build) and under coz (DWARF 4
+/// build, which is all Debian's coz 0.2.2 reads).
+#[test]
+fn workers_bottleneck_ranks_first_like_coz() {
+    let src = workspace_root().join("testbed/causal/workers.c");
+    let dir = scratch("workers");
+    let exe5 = dir.join("workers5");
+    if !gcc(&src, &exe5, &["-gdwarf-5"]) {
+        return;
+    }
+    let slow = line_of(&src, "SLOW_LINE");
+    let prof = dir.join("culprit.coz");
+    let st = culprit()
+        .args(["causal", "--experiment-ms", "150", "-o"])
+        .arg(&prof)
+        .arg("--")
+        .arg(&exe5)
+        .args(["600", "1500000"])
+        .status()
+        .expect("culprit causal");
+    assert!(st.success());
+    let ours = ranked_lines(&analysis(&prof));
+    assert!(
+        ours.first().is_some_and(|l| l.ends_with(&slow)),
+        "culprit ranked {ours:?}, want {slow}"
+    );
+
+    let Some(coz) = require_tool("coz") else {
+        return;
+    };
+    let exe4 = dir.join("workers4");
+    gcc(&src, &exe4, &["-gdwarf-4", "-gno-variable-location-views"]);
+    let coz_prof = dir.join("coz.coz");
+    let st = Command::new(coz)
+        .args(["run", "-o"])
+        .arg(&coz_prof)
+        .arg("---")
+        .arg(&exe4)
+        .args(["600", "1500000"])
+        .status()
+        .expect("coz run");
+    assert!(st.success());
+    let theirs = ranked_lines(&analysis(&coz_prof));
+    assert!(
+        theirs.first().is_some_and(|l| l.ends_with(&slow)),
+        "coz ranked {theirs:?}, want {slow}"
+    );
+}
+
+fn run_time(exe: &Path, args: &[&str]) -> f64 {
+    let t = std::time::Instant::now();
+    let st = Command::new(exe).args(args).status().expect("run");
+    assert!(st.success());
+    t.elapsed().as_secs_f64()
+}
+
+/// Make the slow line 25% faster for real: the measured program speed-up is within 5
+/// percentage points of what the causal profile predicted for a 25% line speed-up.
+#[test]
+fn prediction_matches_a_real_speedup() {
+    let src = workspace_root().join("testbed/causal/workers.c");
+    let dir = scratch("predict");
+    let exe = dir.join("workers");
+    let faster = dir.join("workers-faster");
+    if !gcc(&src, &exe, &[]) {
+        return;
+    }
+    gcc(&src, &faster, &["-DSLOW_SCALE=0.75"]);
+    let slow = line_of(&src, "SLOW_LINE");
+    let prof = dir.join("predict.coz");
+    let st = culprit()
+        .args([
+            "causal",
+            "--experiment-ms",
+            "200",
+            "--fixed-speedup",
+            "25",
+            "--fixed-line",
+            &slow,
+            "-o",
+        ])
+        .arg(&prof)
+        .arg("--")
+        .arg(&exe)
+        .args(["400", "1500000"])
+        .status()
+        .expect("culprit causal");
+    assert!(st.success());
+    let a = analysis(&prof);
+    let curve = a["curves"]
+        .as_array()
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c["line"].as_str().is_some_and(|l| l.ends_with(&slow)))
+        })
+        .expect("curve of the slow line");
+    let predicted = curve["points"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["line_speedup_pct"] == 25))
+        .and_then(|p| p["program_speedup"].as_f64())
+        .expect("a 25% point");
+    // Alternate the two builds so machine noise hits both alike.
+    let (mut base, mut fast) = (0.0, 0.0);
+    for _ in 0..3 {
+        base += run_time(&exe, &["150", "1500000"]);
+        fast += run_time(&faster, &["150", "1500000"]);
+    }
+    let measured = (base - fast) / base;
+    eprintln!(
+        "predicted {:.1}% measured {:.1}%",
+        predicted * 100.0,
+        measured * 100.0
+    );
+    assert!(
+        (predicted - measured).abs() <= 0.05,
+        "predicted {:.1}% vs measured {:.1}%",
+        predicted * 100.0,
+        measured * 100.0
+    );
+}
+
+/// A Rust release build with debug info whose threads serialise on a std Mutex: the line
+/// inside the lock ranks above the line outside it.
+#[test]
+fn rust_mutex_bottleneck_ranks_first() {
+    let Some(rustc) = require_tool("rustc") else {
+        return;
+    };
+    let src = workspace_root().join("testbed/causal/mutex.rs");
+    let dir = scratch("mutex");
+    let exe = dir.join("mutex");
+    let st = Command::new(rustc)
+        .args(["--edition", "2024", "-O", "-g", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("rustc");
+    assert!(st.success());
+    let prof = dir.join("mutex.coz");
+    let st = culprit()
+        .args([
+            "causal",
+            "--experiment-ms",
+            "150",
+            "--scope",
+            "mutex.rs",
+            "-o",
+        ])
+        .arg(&prof)
+        .arg("--")
+        .arg(&exe)
+        .args(["1500", "300000"])
+        .status()
+        .expect("culprit causal");
+    assert!(st.success());
+    let ranked = ranked_lines(&analysis(&prof));
+    let crit = line_of(&src, "CRIT_LINE");
+    let out = line_of(&src, "OUT_LINE");
+    let pos = |l: &str| ranked.iter().position(|r| r.ends_with(l));
+    assert!(pos(&crit).is_some(), "no curve for {crit}: {ranked:?}");
+    assert!(
+        pos(&crit) < pos(&out).or(Some(usize::MAX)),
+        "ranked {ranked:?}"
+    );
+}
