@@ -19,7 +19,7 @@
 mod index;
 mod order;
 
-pub use index::{NodeIndex, NodeInfo};
+pub use index::{NodeIndex, NodeInfo, base_name, clean_path};
 
 use rustc_hash::FxHashMap;
 
