@@ -93,10 +93,11 @@ impl Metrics {
         self.latest = Some(self.latest.map_or(sent, |l| l.max(sent)));
         self.end = Some(self.end.map_or(done, |e| e.max(done)));
         *self.status_codes.entry(r.status).or_default() += 1;
-        if let Some(e) = &r.error {
-            if self.errors.len() < MAX_ERRORS && !self.errors.contains(e) {
-                self.errors.insert(e.clone());
-            }
+        if let Some(e) = &r.error
+            && self.errors.len() < MAX_ERRORS
+            && !self.errors.contains(e)
+        {
+            self.errors.insert(e.clone());
         }
         if let Some(i) = self.buckets.iter().rposition(|&lo| latency >= lo) {
             self.bucket_counts[i] += 1;

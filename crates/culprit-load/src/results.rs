@@ -337,7 +337,14 @@ impl<R: Read> Iterator for LogReader<R> {
     type Item = Result<HitResult, LogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_record().transpose()
+        let item = self.next_record();
+        if item.is_err() {
+            // A corrupt record ends the log: do not report the same error forever.
+            self.eof = true;
+            self.buf.clear();
+            self.pos = 0;
+        }
+        item.transpose()
     }
 }
 

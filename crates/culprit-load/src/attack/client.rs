@@ -292,12 +292,12 @@ impl Client {
                 })?;
                 if let Some(data) = frame.data_ref() {
                     n += data.len() as u64;
-                    if let Some(max) = self.max_body {
-                        if n >= max {
-                            n = max;
-                            complete = false;
-                            break;
-                        }
+                    if let Some(max) = self.max_body
+                        && n >= max
+                    {
+                        n = max;
+                        complete = false;
+                        break;
                     }
                 }
             }
@@ -315,10 +315,10 @@ impl Client {
         match sender {
             Sender::H1(_) => conn.0 = None,
             Sender::H2(s) => {
-                if s.is_closed() {
-                    if let Some(pool) = self.h2_pool.borrow_mut().get_mut(&endpoint) {
-                        pool.retain(|p| !p.is_closed());
-                    }
+                if s.is_closed()
+                    && let Some(pool) = self.h2_pool.borrow_mut().get_mut(&endpoint)
+                {
+                    pool.retain(|p| !p.is_closed());
                 }
             }
         }
@@ -332,10 +332,11 @@ impl Client {
         worker: usize,
         conn: &mut WorkerConn,
     ) -> Result<(Sender, bool), String> {
-        if let Some((ep, mut s)) = conn.0.take() {
-            if ep == endpoint && s.ready().await.is_ok() {
-                return Ok((Sender::H1(s), true));
-            }
+        if let Some((ep, mut s)) = conn.0.take()
+            && ep == endpoint
+            && s.ready().await.is_ok()
+        {
+            return Ok((Sender::H1(s), true));
         }
         if let Some(s) = self.pooled_h2(endpoint, worker) {
             return Ok((Sender::H2(s), true));
@@ -478,14 +479,13 @@ fn prepare_parts(
     let path = Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_str().as_bytes()))
         .unwrap_or_else(|_| Uri::from_static("/"));
     let mut h1_headers = headers.clone();
-    if !h1_headers.contains_key(HOST) {
-        if let Some(v) = url
+    if !h1_headers.contains_key(HOST)
+        && let Some(v) = url
             .authority()
             .map(Authority::as_str)
             .and_then(|a| HeaderValue::from_str(a).ok())
-        {
-            h1_headers.insert(HOST, v);
-        }
+    {
+        h1_headers.insert(HOST, v);
     }
     if !keepalive {
         h1_headers.insert(CONNECTION, HeaderValue::from_static("close"));

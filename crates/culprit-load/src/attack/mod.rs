@@ -36,6 +36,7 @@
 
 mod client;
 mod resolve;
+mod timer;
 mod tls;
 
 use std::cell::{Cell, RefCell};
@@ -270,11 +271,11 @@ impl Attack {
                                 m.add(start_unix_ns, r);
                             }
                         }
-                        if failure.is_none() {
-                            if let Err(e) = sink.results(&batch) {
-                                failure = Some(e);
-                                Stopper(shared.clone()).stop();
-                            }
+                        if failure.is_none()
+                            && let Err(e) = sink.results(&batch)
+                        {
+                            failure = Some(e);
+                            Stopper(shared.clone()).stop();
                         }
                     }
                     failure.map_or(Ok(()), Err)
@@ -441,8 +442,8 @@ async fn thread_main(ctx: Rc<ThreadCtx>, workers: usize) {
     ctx.flush();
 }
 
-/// Late sends beyond this start another worker (tokio's timer alone is ~1 ms coarse).
-const GROW_AFTER_NS: u64 = 2_000_000;
+/// Sends later than this mean every worker was busy: start another one.
+const GROW_AFTER_NS: u64 = 1_000_000;
 
 async fn worker(ctx: Rc<ThreadCtx>, id: usize) {
     let shared = &ctx.shared;
@@ -451,6 +452,8 @@ async fn worker(ctx: Rc<ThreadCtx>, id: usize) {
     let limit = ctx.config.duration.map(|d| d.as_nanos() as u64);
     let n_targets = ctx.client.target_count() as u64;
     let mut conn = WorkerConn::new();
+    // Falls back to tokio's millisecond timer if timerfds are unavailable.
+    let timer = timer::Timer::new().ok();
     loop {
         let stop = shared.stop.notified();
         if shared.stopped.load(Ordering::Relaxed) {
@@ -471,8 +474,14 @@ async fn worker(ctx: Rc<ThreadCtx>, id: usize) {
         if !unpaced {
             let deadline = shared.start + Duration::from_nanos(scheduled_ns);
             if deadline > Instant::now() {
+                let wait = async {
+                    match &timer {
+                        Some(t) if t.sleep_until(deadline).await.is_ok() => {}
+                        _ => tokio::time::sleep_until(deadline.into()).await,
+                    }
+                };
                 tokio::select! {
-                    _ = tokio::time::sleep_until(deadline.into()) => {}
+                    _ = wait => {}
                     _ = stop => break,
                 }
             }

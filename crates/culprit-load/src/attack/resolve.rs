@@ -68,10 +68,10 @@ impl Resolver {
     fn cached(&self, key: &(String, u16)) -> Option<SocketAddr> {
         let mut cache = self.cache.borrow_mut();
         let entry = cache.get_mut(key)?;
-        if let DnsTtl::For(ttl) = self.ttl {
-            if entry.at.elapsed() >= ttl {
-                return None;
-            }
+        if let DnsTtl::For(ttl) = self.ttl
+            && entry.at.elapsed() >= ttl
+        {
+            return None;
         }
         let addr = *entry.addrs.get(entry.next % entry.addrs.len().max(1))?;
         entry.next = entry.next.wrapping_add(1);

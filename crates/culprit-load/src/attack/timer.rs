@@ -1,0 +1,82 @@
+//! Sub-millisecond sleeps. Tokio's timer wheel rounds deadlines up to the next millisecond,
+//! which alone would make sends up to 1 ms late; a timerfd per worker wakes within
+//! microseconds, for two syscalls per wait.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use tokio::io::unix::AsyncFd;
+
+/// A worker's own precise timer.
+pub(crate) struct Timer {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl Timer {
+    pub(crate) fn new() -> io::Result<Timer> {
+        // SAFETY: plain syscall; the returned descriptor is checked and then owned.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh, valid descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: an OwnedFd's descriptor stays open and the same until the AsyncFd drops it.
+        let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        Ok(Timer { fd })
+    }
+
+    /// Waits until `deadline`.
+    pub(crate) async fn sleep_until(&self, deadline: Instant) -> io::Result<()> {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return Ok(());
+        };
+        if left < Duration::from_micros(5) {
+            return Ok(());
+        }
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: left.as_secs() as libc::time_t,
+                tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
+            },
+        };
+        // SAFETY: `spec` is a valid itimerspec and the descriptor is a timerfd we own.
+        let rc =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let mut expirations = [0u8; 8];
+            // SAFETY: reading 8 bytes into an 8-byte buffer from our timerfd.
+            let n = unsafe {
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    expirations.as_mut_ptr().cast(),
+                    expirations.len(),
+                )
+            };
+            if n == 8 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::WouldBlock {
+                guard.clear_ready();
+                continue;
+            }
+            return Err(err);
+        }
+    }
+}
