@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use addr2line::gimli;
 use object::{Object, ObjectSection};
 
 /// Why a line table could not be built.
@@ -92,6 +93,11 @@ impl LineTable {
         let sections =
             gimli::DwarfSections::load(load).map_err(|e| LineTableError::Dwarf(e.to_string()))?;
         let dwarf = sections.borrow(|s| gimli::EndianSlice::new(s, endian));
+        // Inlined code carries the callee's file in the line table (a Rust closure's body
+        // is mostly core's iterator code); the frames give the in-scope call site.
+        let frames =
+            addr2line::Context::from_dwarf(sections.borrow(|s| gimli::EndianSlice::new(s, endian)))
+                .map_err(|e| LineTableError::Dwarf(e.to_string()))?;
         let mut b = Builder::default();
         let mut seen: Vec<String> = Vec::new();
         let mut units = dwarf.units();
@@ -106,20 +112,21 @@ impl LineTable {
                 continue;
             };
             let mut rows = program.rows();
-            let mut prev: Option<(u64, Option<u32>)> = None;
             let mut files: HashMap<u64, Option<String>> = HashMap::new();
+            // (start, end, file, line) of this unit's rows.
+            let mut spans: Vec<(u64, u64, Option<String>, u64)> = Vec::new();
+            let mut prev: Option<(u64, Option<String>, u64)> = None;
             while let Some((header, row)) = rows
                 .next_row()
                 .map_err(|e| LineTableError::Dwarf(e.to_string()))?
             {
                 let addr = row.address();
-                if let Some((start, Some(id))) = prev
+                if let Some((start, file, line)) = prev.take()
                     && addr > start
                 {
-                    b.ranges.push((start, addr, id));
+                    spans.push((start, addr, file, line));
                 }
                 if row.end_sequence() {
-                    prev = None;
                     continue;
                 }
                 let fidx = row.file_index();
@@ -127,17 +134,34 @@ impl LineTable {
                     .entry(fidx)
                     .or_insert_with(|| file_path(&dwarf, &unit, header, fidx))
                     .clone();
-                let line = row.line().map_or(0, |l| l.get());
-                let id = match path {
-                    Some(p) if line > 0 => {
-                        if seen.len() < 8 && !seen.contains(&p) {
-                            seen.push(p.clone());
-                        }
-                        scope.includes(&p).then(|| b.line_id(format!("{p}:{line}")))
+                prev = Some((addr, path, row.line().map_or(0, |l| l.get())));
+            }
+            let in_scope = |f: &Option<String>, line: u64| {
+                f.as_deref().is_some_and(|p| line > 0 && scope.includes(p))
+            };
+            // Units with no in-scope line at all (a linked-in standard library) are skipped
+            // without the costlier frame lookups.
+            if !spans.iter().any(|(_, _, f, l)| in_scope(f, *l)) {
+                for (_, _, f, _) in &spans {
+                    if let Some(p) = f
+                        && seen.len() < 8
+                        && !seen.contains(p)
+                    {
+                        seen.push(p.clone());
                     }
-                    _ => None,
+                }
+                continue;
+            }
+            for (start, end, file, line) in spans {
+                let name = if in_scope(&file, line) {
+                    file.map(|f| format!("{f}:{line}"))
+                } else {
+                    caller_in_scope(&frames, start, scope)
                 };
-                prev = Some((addr, id));
+                if let Some(name) = name {
+                    let id = b.line_id(name);
+                    b.ranges.push((start, end, id));
+                }
             }
         }
         if b.lines.is_empty() {
@@ -220,6 +244,25 @@ impl Builder {
 }
 
 type Reader<'a> = gimli::EndianSlice<'a, gimli::RunTimeEndian>;
+
+/// The innermost frame at `addr` whose source is in scope, as `file:line`.
+fn caller_in_scope(
+    ctx: &addr2line::Context<Reader<'_>>,
+    addr: u64,
+    scope: &Scope,
+) -> Option<String> {
+    let mut frames = ctx.find_frames(addr).skip_all_loads().ok()?;
+    while let Ok(Some(frame)) = frames.next() {
+        if let Some(loc) = frame.location
+            && let (Some(file), Some(line)) = (loc.file, loc.line)
+            && line > 0
+            && scope.includes(file)
+        {
+            return Some(format!("{file}:{line}"));
+        }
+    }
+    None
+}
 
 fn file_path(
     dwarf: &gimli::Dwarf<Reader<'_>>,
