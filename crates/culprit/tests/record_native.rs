@@ -154,7 +154,7 @@ fn record_unwinds_rust_release_build_without_frame_pointers() {
     };
     let out = scratch().join("deep.pb.gz");
     let p = record(
-        &["-F", "1000", "--", bin.to_str().expect("utf8"), "400000000"],
+        &["-F", "1000", "--", bin.to_str().expect("utf8"), "900000000"],
         &out,
     );
     let want = [
