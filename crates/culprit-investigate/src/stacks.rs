@@ -181,33 +181,38 @@ impl Stacks {
 
 /// Whether a frame belongs to a language runtime or standard library rather than the
 /// program's own code: Go packages whose path has no domain (other than `main`), Rust's
-/// std/core/alloc, libc and thread start-up frames.
+/// std/core/alloc (also as `<T as core::…>` and as the bare names of inlined helpers such
+/// as `next<…>`), libc and thread start-up frames.
 pub fn is_library_frame(name: &str) -> bool {
+    const STD: [&str; 3] = ["std::", "core::", "alloc::"];
     const NATIVE: &[&str] = &[
-        "std::",
-        "core::",
-        "alloc::",
-        "<std::",
-        "<core::",
-        "<alloc::",
-        "__libc",
-        "__GI_",
-        "start_thread",
-        "clone",
-        "_start",
-        "main",
-        "[",
+        "__libc", "__GI_", "__memcpy", "__memset", "__memmove", "_int_", "start_thread",
+        "clone", "_start", "[",
     ];
-    if NATIVE.iter().any(|p| name.starts_with(p)) && !name.starts_with("main.") {
-        return true;
-    }
-    if name.contains("::") || name.starts_with("0x") {
+    if name.starts_with("0x") {
         return false;
     }
+    if name == "main" || NATIVE.iter().any(|p| name.starts_with(p)) {
+        return true;
+    }
+    if let Some(rest) = name.strip_prefix('<') {
+        // `<Type as Trait>::method` is library code when the type or the trait is.
+        return STD
+            .iter()
+            .any(|p| rest.starts_with(p) || rest.contains(&format!(" as {p}")));
+    }
+    let base = name.split('<').next().unwrap_or(name);
+    if base.contains("::") {
+        return STD.iter().any(|p| base.starts_with(p));
+    }
+    if !base.contains('.') {
+        // A bare name: a C library function or an inlined std helper.
+        return true;
+    }
     // Go: the package path is everything before the first '.' after the last '/'.
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    let pkg_end = name[slash..].find('.').map_or(name.len(), |i| slash + i);
-    let pkg = &name[..pkg_end];
+    let slash = base.rfind('/').map_or(0, |i| i + 1);
+    let pkg_end = base[slash..].find('.').map_or(base.len(), |i| slash + i);
+    let pkg = &base[..pkg_end];
     if pkg == "main" {
         return false;
     }
@@ -259,5 +264,8 @@ mod tests {
         assert!(!is_library_frame("github.com/go-chi/chi/middleware.Compress"));
         assert!(is_library_frame("std::thread::spawn"));
         assert!(!is_library_frame("culprit_investigate::demo::Config::parse"));
+        assert!(is_library_frame("find<core::str::iter::Split<core::str::IsWhitespace>>"));
+        assert!(is_library_frame("<F as core::str::pattern::MultiCharEq>::matches"));
+        assert!(is_library_frame("next"));
     }
 }

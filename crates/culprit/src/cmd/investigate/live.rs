@@ -377,8 +377,9 @@ fn native_window(
     let recorder = culprit_probe::Recorder::attach(pid, &culprit_probe::RecordOptions::default())
         .with_context(|| format!("attaching the sampler to process {pid}"))?;
     sleep_until(plan.start + plan.window);
-    let profile = recorder.stop().context("stopping the sampler")?;
+    // The window ends when sampling stops; symbolizing afterwards is not part of it.
     let end = clock.elapsed().as_secs_f64();
+    let profile = recorder.stop().context("stopping the sampler")?;
     let bytes = culprit_profile::encode_gzip(&profile);
     std::fs::write(dir.join(files::CPU), &bytes)
         .with_context(|| format!("writing {}", dir.join(files::CPU).display()))?;
