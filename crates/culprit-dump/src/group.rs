@@ -13,6 +13,10 @@ use serde::Serialize;
 
 use crate::model::{Creator, Frame, Snapshot, Task};
 
+/// At most this many distinct thread names and label sets are kept per bucket: enough to
+/// read, and it keeps grouping linear when every task has its own.
+pub const DISTINCT_KEPT: usize = 32;
+
 /// How tasks are compared.
 #[derive(Debug, Clone, Default)]
 pub struct GroupOptions {
@@ -86,9 +90,9 @@ pub struct Bucket {
     pub elided: bool,
     /// Ids of the tasks, in input order.
     pub ids: Vec<u64>,
-    /// Distinct thread names, in input order.
+    /// Distinct thread names, in input order (at most [`DISTINCT_KEPT`]).
     pub names: Vec<String>,
-    /// Distinct label sets, in input order.
+    /// Distinct label sets, in input order (at most [`DISTINCT_KEPT`]).
     pub labels: Vec<Vec<(String, String)>>,
 }
 
@@ -247,11 +251,13 @@ fn add_task(b: &mut Bucket, any_minutes: &mut bool, task: &Task) {
         b.ids.push(id);
     }
     if let Some(name) = &task.name
+        && b.names.len() < DISTINCT_KEPT
         && !b.names.contains(name)
     {
         b.names.push(name.clone());
     }
-    if !task.labels.is_empty() && !b.labels.contains(&task.labels) {
+    if !task.labels.is_empty() && b.labels.len() < DISTINCT_KEPT && !b.labels.contains(&task.labels)
+    {
         b.labels.push(task.labels.clone());
     }
 }
