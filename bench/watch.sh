@@ -29,10 +29,10 @@ cp "$(command -v dash || command -v sh)" "$WORK/watchbench-root"
 ROOT=$!
 for _ in $(seq 100); do
     n=$(ps --no-headers -o pid --ppid "$ROOT" | wc -l)
-    [ "$n" -ge 20 ] && [ "$(pgrep -c -f 'sleep 900')" -ge 480 ] && break
+    [ "$n" -ge 20 ] && [ "$(pgrep -c -f '^sleep 900$')" -ge 480 ] && break
     sleep 0.1
 done
-TREE=$(( $(pgrep -c -f 'sleep 900') + 21 ))
+TREE=$(( $(pgrep -c -f '^sleep 900$') + 21 ))
 echo "tree: $TREE processes under pid $ROOT; ${DURATION}s at 1s interval"
 
 # ticks -> seconds for /proc/PID/stat's utime+stime
