@@ -119,6 +119,9 @@ fn web_ui_switches_sample_type_zooms_and_searches_in_chromium() {
         b.eval("new URLSearchParams(location.search).get('q')"),
         json!("runtime\\.")
     );
+    // Zoom back into the frame so the screenshot shows zoom, search and neighbours at once.
+    b.click("#target");
+    b.wait_for("document.querySelector('#neighbours h3')");
     b.screenshot(&artifacts().join("web.png"));
 
     // The whole state is in the URL: reloading it restores the same view and search.
