@@ -65,12 +65,11 @@ pub fn text(grouping: &Grouping, noun: Noun) -> String {
 }
 
 fn bucket_text(out: &mut String, b: &Bucket, width: usize) {
-    let _ = write!(
-        out,
-        "{:>width$}: {}",
-        b.count,
-        b.state.as_deref().unwrap_or("?")
-    );
+    // Inputs without states (debug=1, proto) print just the count.
+    let _ = write!(out, "{:>width$}:", b.count);
+    if let Some(state) = &b.state {
+        let _ = write!(out, " {state}");
+    }
     if let Some(w) = b.wait {
         let _ = write!(out, " [{}]", wait_text(w));
     }

@@ -94,6 +94,18 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         );
     }
     let grouping = culprit_dump::group(&snap, &filter, &opts);
+    match print(&snap, &grouping, format) {
+        // `culprit goroutines dump | head` is a normal way to read.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn print(
+    snap: &Snapshot,
+    grouping: &culprit_dump::Grouping,
+    format: OutputFormat,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         OutputFormat::Text => {
@@ -101,10 +113,10 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
                 writeln!(out, "{h}")?;
             }
             write!(out, "{}: ", snap.format.describe())?;
-            out.write_all(render::text(&grouping, Noun::GOROUTINES).as_bytes())?;
+            out.write_all(render::text(grouping, Noun::GOROUTINES).as_bytes())?;
         }
         OutputFormat::Json => {
-            let mut v = render::json(&grouping);
+            let mut v = render::json(grouping);
             if let Some(obj) = v.as_object_mut() {
                 obj.insert("format".into(), serde_json::to_value(snap.format)?);
                 obj.insert("headlines".into(), serde_json::to_value(&snap.headlines)?);
@@ -114,7 +126,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
             writeln!(out)?;
         }
     }
-    Ok(())
+    out.flush()
 }
 
 fn read_source(source: &str, timeout: f64) -> anyhow::Result<Vec<u8>> {
