@@ -104,6 +104,7 @@ impl CgroupReader {
             })
             .collect();
         let (name, dirs) = locate(&mounts, &members)
+            .map(|(name, d)| (name, existing_only(d)))
             .filter(|(_, d)| dirs_exist(d))
             .ok_or_else(|| {
                 Error::Cgroup(format!(
@@ -316,6 +317,28 @@ fn join_rel(root: &str, rel: &Path) -> String {
         s.into_owned()
     } else {
         format!("/{s}")
+    }
+}
+
+/// Drops the v1 controller directories that do not exist: a path given for one
+/// hierarchy (memory) need not exist in the others (cpu).
+fn existing_only(dirs: CgroupDirs) -> CgroupDirs {
+    match dirs {
+        CgroupDirs::V2(d) => CgroupDirs::V2(d),
+        CgroupDirs::V1 {
+            cpu,
+            cpuacct,
+            memory,
+            pids,
+        } => {
+            let keep = |d: Option<PathBuf>| d.filter(|d| d.is_dir());
+            CgroupDirs::V1 {
+                cpu: keep(cpu),
+                cpuacct: keep(cpuacct),
+                memory: keep(memory),
+                pids: keep(pids),
+            }
+        }
     }
 }
 

@@ -132,6 +132,14 @@ fn v1_cgroup_of_a_burner() {
         vec![pid]
     );
     assert!(sample.cgroup.unwrap().cpu_usage_seconds.unwrap() >= 0.2);
+    // The same through the memory hierarchy, whose path need not exist under cpu.
+    let mut sampler = Sampler::new(Target::Cgroup(memory.join(&name))).unwrap();
+    let sample = sampler.sample().unwrap();
+    assert_eq!(
+        sample.processes.iter().map(|p| p.pid).collect::<Vec<_>>(),
+        vec![pid]
+    );
+    assert!(sample.cgroup.unwrap().memory_usage_bytes.unwrap() > 0);
     drop(guard);
     for dir in &made {
         assert!(!dir.exists(), "{} was not removed", dir.display());
