@@ -349,9 +349,26 @@ pub fn prepare_merged(mut p: Profile, opts: &Options) -> Result<Prepared, Error>
 /// Scales and merges sources as pprof's `combineProfiles`, after reducing them to their
 /// common sample types.
 pub fn combine(mut profiles: Vec<Profile>) -> Result<Profile, Error> {
+    for p in &mut profiles {
+        add_fake_mapping(p);
+    }
     merge::compatibilize_sample_types(&mut profiles)?;
     merge::scale_profiles(&mut profiles)?;
     merge::merge(profiles)
+}
+
+/// pprof gives a profile without mappings one empty mapping that every location points at
+/// (`locateBinaries`), which `-raw` shows.
+fn add_fake_mapping(p: &mut Profile) {
+    if p.mappings.is_empty() {
+        p.mappings.push(crate::Mapping {
+            id: 1,
+            ..crate::Mapping::default()
+        });
+        for l in &mut p.locations {
+            l.mapping = Some(0);
+        }
+    }
 }
 
 fn active_filters(o: &Options) -> Vec<String> {
