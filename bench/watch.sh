@@ -17,7 +17,12 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -n "${ROOT:-}" ] && pkill -P "$ROOT" 2>/dev/null || true
+    # Sleeps first (children of the subshells), then the subshells, then the root.
+    if [ -n "${ROOT:-}" ]; then
+        for sub in $(pgrep -P "$ROOT"); do pkill -P "$sub" 2>/dev/null || true; done
+        pkill -P "$ROOT" 2>/dev/null || true
+        kill "$ROOT" 2>/dev/null || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
