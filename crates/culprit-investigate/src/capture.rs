@@ -197,7 +197,10 @@ mod tests {
     #[test]
     fn urls() {
         let e = Endpoint::new("http://127.0.0.1:6060", ClientOptions::default()).unwrap();
-        assert_eq!(e.pprof_url("heap"), "http://127.0.0.1:6060/debug/pprof/heap");
+        assert_eq!(
+            e.pprof_url("heap"),
+            "http://127.0.0.1:6060/debug/pprof/heap"
+        );
         let e = Endpoint::new("https://h/x/debug/pprof/", ClientOptions::default()).unwrap();
         assert_eq!(e.pprof_url("allocs"), "https://h/x/debug/pprof/allocs");
         assert_eq!(e.origin(), "https://h");

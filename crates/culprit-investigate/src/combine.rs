@@ -237,7 +237,11 @@ mod tests {
     fn delta_subtracts_matching_stacks_and_drops_zeroes() {
         let before = profile(&[(&["a", "main"], 100), (&["b", "main"], 5)], 1_000);
         let after = profile(
-            &[(&["a", "main"], 350), (&["b", "main"], 5), (&["c", "main"], 7)],
+            &[
+                (&["a", "main"], 350),
+                (&["b", "main"], 5),
+                (&["c", "main"], 7),
+            ],
             3_000,
         );
         let d = delta(&before, &after).unwrap();

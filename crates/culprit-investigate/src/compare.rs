@@ -177,17 +177,30 @@ pub fn compare(a: &RunData, b: &RunData, fa: &[Finding], fb: &[Finding]) -> Comp
     };
     let mut changes = Vec::new();
     for (name, unit, f) in [
-        ("throughput", "/s", &(|s: &crate::run::LoadSecond| s.requests as f64) as &dyn Fn(&crate::run::LoadSecond) -> f64),
+        (
+            "throughput",
+            "/s",
+            &(|s: &crate::run::LoadSecond| s.requests as f64)
+                as &dyn Fn(&crate::run::LoadSecond) -> f64,
+        ),
         ("mean latency", "s", &|s: &crate::run::LoadSecond| s.mean),
         ("p50 latency", "s", &|s: &crate::run::LoadSecond| s.p50),
         ("p99 latency", "s", &|s: &crate::run::LoadSecond| s.p99),
-        ("errors", "/s", &|s: &crate::run::LoadSecond| s.errors as f64),
+        ("errors", "/s", &|s: &crate::run::LoadSecond| {
+            s.errors as f64
+        }),
     ] {
         let (xa, xb) = (series(&wa, f), series(&wb, f));
         if xa.is_empty() || xb.is_empty() {
             continue;
         }
-        changes.push(Change::new(name, unit, mean(&xa), mean(&xb), relative_interval(&xa, &xb)));
+        changes.push(Change::new(
+            name,
+            unit,
+            mean(&xa),
+            mean(&xb),
+            relative_interval(&xa, &xb),
+        ));
     }
     let reqs = |r: &RunData| r.load_in_window().map_or(0.0, |l| l.requests as f64);
     let (ra, rb) = (reqs(a), reqs(b));
@@ -202,12 +215,16 @@ pub fn compare(a: &RunData, b: &RunData, fa: &[Finding], fb: &[Finding]) -> Comp
                 sb.total as f64 / 1e9 / rb,
                 None,
             ));
-            cpu_changes = func_changes(&per_request(&sa, ra, 1e-9), &per_request(&sb, rb, 1e-9), 12);
+            cpu_changes =
+                func_changes(&per_request(&sa, ra, 1e-9), &per_request(&sb, rb, 1e-9), 12);
         }
     }
     let mut alloc_changes = Vec::new();
     if let (Some(pa), Some(pb)) = (&a.allocs, &b.allocs) {
-        let (sa, sb) = (Stacks::new(pa, Some("alloc_space")), Stacks::new(pb, Some("alloc_space")));
+        let (sa, sb) = (
+            Stacks::new(pa, Some("alloc_space")),
+            Stacks::new(pb, Some("alloc_space")),
+        );
         if ra > 0.0 && rb > 0.0 {
             changes.push(Change::new(
                 "bytes allocated per request",
@@ -216,7 +233,8 @@ pub fn compare(a: &RunData, b: &RunData, fa: &[Finding], fb: &[Finding]) -> Comp
                 sb.total as f64 / rb,
                 None,
             ));
-            alloc_changes = func_changes(&per_request(&sa, ra, 1.0), &per_request(&sb, rb, 1.0), 12);
+            alloc_changes =
+                func_changes(&per_request(&sa, ra, 1.0), &per_request(&sb, rb, 1.0), 12);
         }
     }
     if let (Some(ga), Some(gb)) = (a.runtime_in_window(), b.runtime_in_window()) {
@@ -230,9 +248,12 @@ pub fn compare(a: &RunData, b: &RunData, fa: &[Finding], fb: &[Finding]) -> Comp
         ));
     }
     let goroutines = |r: &RunData| {
-        r.goroutine
-            .as_ref()
-            .map(|p| p.samples.iter().filter_map(|s| s.values.first()).sum::<i64>() as f64)
+        r.goroutine.as_ref().map(|p| {
+            p.samples
+                .iter()
+                .filter_map(|s| s.values.first())
+                .sum::<i64>() as f64
+        })
     };
     if let (Some(x), Some(y)) = (goroutines(a), goroutines(b)) {
         changes.push(Change::new("goroutines at peak", "count", x, y, None));

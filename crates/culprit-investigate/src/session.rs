@@ -282,8 +282,7 @@ impl Session {
                     );
                 })
             });
-            let goroutines = has(Kind::Goroutine)
-                .then(|| s.spawn(move || self.goroutines(plan)));
+            let goroutines = has(Kind::Goroutine).then(|| s.spawn(move || self.goroutines(plan)));
             let before: Vec<(Kind, Option<Profile>)> =
                 before.into_iter().filter_map(|h| h.join().ok()).collect();
             self.sleep_until(end);
@@ -401,7 +400,9 @@ impl Session {
         if !snaps.is_empty() {
             let t = self.now();
             match combine::merge(&snaps) {
-                Ok(m) => self.write_profile("goroutine-snapshots", files::GOROUTINE_SNAPSHOTS, &m, t),
+                Ok(m) => {
+                    self.write_profile("goroutine-snapshots", files::GOROUTINE_SNAPSHOTS, &m, t)
+                }
                 Err(e) => self.note_error("goroutine", format!("merging snapshots: {e}")),
             }
         }
@@ -470,8 +471,7 @@ impl Session {
                 }
             }
             next += every;
-            while !self.stopped() && !until.load(Ordering::SeqCst) && self.clock.elapsed() < next
-            {
+            while !self.stopped() && !until.load(Ordering::SeqCst) && self.clock.elapsed() < next {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }

@@ -186,8 +186,16 @@ impl Stacks {
 pub fn is_library_frame(name: &str) -> bool {
     const STD: [&str; 3] = ["std::", "core::", "alloc::"];
     const NATIVE: &[&str] = &[
-        "__libc", "__GI_", "__memcpy", "__memset", "__memmove", "_int_", "start_thread",
-        "clone", "_start", "[",
+        "__libc",
+        "__GI_",
+        "__memcpy",
+        "__memset",
+        "__memmove",
+        "_int_",
+        "start_thread",
+        "clone",
+        "_start",
+        "[",
     ];
     if name.starts_with("0x") {
         return false;
@@ -261,11 +269,19 @@ mod tests {
         assert!(is_library_frame("compress/flate.NewWriter"));
         assert!(is_library_frame("net/http.(*conn).serve"));
         assert!(!is_library_frame("main.(*server).handle"));
-        assert!(!is_library_frame("github.com/go-chi/chi/middleware.Compress"));
+        assert!(!is_library_frame(
+            "github.com/go-chi/chi/middleware.Compress"
+        ));
         assert!(is_library_frame("std::thread::spawn"));
-        assert!(!is_library_frame("culprit_investigate::demo::Config::parse"));
-        assert!(is_library_frame("find<core::str::iter::Split<core::str::IsWhitespace>>"));
-        assert!(is_library_frame("<F as core::str::pattern::MultiCharEq>::matches"));
+        assert!(!is_library_frame(
+            "culprit_investigate::demo::Config::parse"
+        ));
+        assert!(is_library_frame(
+            "find<core::str::iter::Split<core::str::IsWhitespace>>"
+        ));
+        assert!(is_library_frame(
+            "<F as core::str::pattern::MultiCharEq>::matches"
+        ));
         assert!(is_library_frame("next"));
     }
 }

@@ -29,6 +29,9 @@ fn demo_names_the_per_request_parse_and_the_fix_removes_it() {
     let names = first["functions"].to_string();
     assert!(names.contains("Config::parse"), "{names}");
     assert!(stdout.contains("report: "), "{stdout}");
-    assert!(stdout.contains("[hot-path]") && stdout.contains("GONE in B"), "{stdout}");
+    assert!(
+        stdout.contains("[hot-path]") && stdout.contains("GONE in B"),
+        "{stdout}"
+    );
     assert!(dir.join("after/compare.html").is_file());
 }

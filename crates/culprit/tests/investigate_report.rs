@@ -61,7 +61,11 @@ fn chromium(args: &[&str], page: &Path) -> Option<String> {
         .output()
         .expect("run chromium");
     let _ = std::fs::remove_dir_all(&profile);
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -79,11 +83,23 @@ fn report_renders_in_chromium_with_data_and_the_findings() {
     let Some(svc) = compressor() else { return };
     let dir = artifacts("report-run");
     let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
-        .args(["investigate", &svc.url, "--rate", "100", "--duration", "6s", "-o"])
+        .args([
+            "investigate",
+            &svc.url,
+            "--rate",
+            "100",
+            "--duration",
+            "6s",
+            "-o",
+        ])
         .arg(&dir)
         .output()
         .expect("run investigate");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = dir.join("report.html");
     let findings: Value =
         serde_json::from_slice(&std::fs::read(dir.join("findings.json")).expect("findings"))
@@ -119,17 +135,30 @@ fn report_renders_in_chromium_with_data_and_the_findings() {
         .and_then(|n| n.parse().ok())
         .expect("the page script ran");
     assert!(drawn >= 4, "only {drawn} charts drawn");
-    for id in ["chart-latency", "chart-throughput", "chart-heap", "top-cpu", "top-alloc-space"] {
+    for id in [
+        "chart-latency",
+        "chart-throughput",
+        "chart-heap",
+        "top-cpu",
+        "top-alloc-space",
+    ] {
         assert!(dom.contains(&format!("id=\"{id}\"")), "{id} missing");
     }
     assert!(!dom.contains("id=\"incomplete\""));
     let png = culprit_testkit::workspace_root().join("target/test-artifacts/report.png");
     let _ = std::fs::remove_file(&png);
     chromium(
-        &[&format!("--screenshot={}", png.display()), "--window-size=1280,2200"],
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1280,2200",
+        ],
         &report,
     );
-    assert!(std::fs::metadata(&png).map(|m| m.len() > 10_000).unwrap_or(false));
+    assert!(
+        std::fs::metadata(&png)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false)
+    );
 }
 
 #[test]
@@ -137,7 +166,15 @@ fn ctrl_c_keeps_captures_and_writes_an_incomplete_report() {
     let Some(svc) = compressor() else { return };
     let dir = artifacts("interrupted-run");
     let mut child = Command::new(env!("CARGO_BIN_EXE_culprit"))
-        .args(["investigate", &svc.url, "--rate", "50", "--duration", "60s", "-o"])
+        .args([
+            "investigate",
+            &svc.url,
+            "--rate",
+            "50",
+            "--duration",
+            "60s",
+            "-o",
+        ])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -156,23 +193,38 @@ fn ctrl_c_keeps_captures_and_writes_an_incomplete_report() {
         if let Some(s) = child.try_wait().expect("wait") {
             break s;
         }
-        assert!(started.elapsed() < Duration::from_secs(40), "culprit did not stop after SIGINT");
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "culprit did not stop after SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let out = child.wait_with_output().expect("output");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("interrupted"), "{stdout}");
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
             .expect("json");
     assert_eq!(manifest["complete"], false);
-    assert!(manifest["incomplete_reason"].as_str().unwrap_or("").contains("Interrupted"));
+    assert!(
+        manifest["incomplete_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Interrupted")
+    );
     // What was captured before the interrupt is kept: start snapshots, the delta, load.
     assert!(dir.join("allocs-start.pb.gz").is_file());
-    assert!(dir.join("allocs.pb.gz").is_file(), "allocation delta of the partial window");
-    let load: Value = serde_json::from_slice(&std::fs::read(dir.join("load.json")).expect("load"))
-        .expect("json");
+    assert!(
+        dir.join("allocs.pb.gz").is_file(),
+        "allocation delta of the partial window"
+    );
+    let load: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("load.json")).expect("load")).expect("json");
     assert!(!load.as_array().expect("array").is_empty());
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
     assert!(html.contains("id=\"incomplete\""));

@@ -28,7 +28,9 @@ fn start(bin: &Path, args: &[&str]) -> Service {
         .expect("start testbed service");
     let mut line = String::new();
     let out = child.stdout.take().expect("stdout");
-    BufReader::new(out).read_line(&mut line).expect("read listen line");
+    BufReader::new(out)
+        .read_line(&mut line)
+        .expect("read listen line");
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -99,7 +101,11 @@ fn bug_and_fix(dir: &str, rate: &str) -> Option<(Value, String)> {
 fn names(f: &Value) -> Vec<String> {
     f["functions"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -127,11 +133,15 @@ fn tlsclient_handshake_per_request_is_first_and_gone_when_fixed() {
     assert_eq!(first["kind"], "tls-handshake-churn", "{findings:#}");
     let f = names(first);
     assert!(
-        f.iter().any(|n| n.starts_with("crypto/x509.") || n.starts_with("crypto/tls.")),
+        f.iter()
+            .any(|n| n.starts_with("crypto/x509.") || n.starts_with("crypto/tls.")),
         "{f:?}"
     );
     assert!(f.iter().any(|n| n == "main.newUpstreamClient"), "{f:?}");
-    assert!(cmp.contains("[tls-handshake-churn]") && cmp.contains("GONE in B"), "{cmp}");
+    assert!(
+        cmp.contains("[tls-handshake-churn]") && cmp.contains("GONE in B"),
+        "{cmp}"
+    );
     assert!(change(&cmp, "CPU per request") < -30.0, "{cmp}");
 }
 
@@ -144,8 +154,14 @@ fn compressor_allocation_churn_is_first_and_gone_when_fixed() {
     assert_eq!(first["kind"], "allocation-churn", "{findings:#}");
     let f = names(first);
     assert_eq!(f[0], "compress/flate.NewWriter", "{f:?}");
-    assert!(f.iter().any(|n| n == "compress/gzip.(*Writer).Write"), "{f:?}");
-    assert!(cmp.contains("[allocation-churn]") && cmp.contains("GONE in B"), "{cmp}");
+    assert!(
+        f.iter().any(|n| n == "compress/gzip.(*Writer).Write"),
+        "{f:?}"
+    );
+    assert!(
+        cmp.contains("[allocation-churn]") && cmp.contains("GONE in B"),
+        "{cmp}"
+    );
     assert!(change(&cmp, "bytes allocated per request") < -50.0, "{cmp}");
 }
 
@@ -159,6 +175,9 @@ fn lockqueue_lock_contention_is_first_and_gone_when_fixed() {
     let f = names(first);
     assert_eq!(f[0], "sync.(*Mutex).Lock", "{f:?}");
     assert!(f.iter().any(|n| n == "main.(*ledger).record"), "{f:?}");
-    assert!(cmp.contains("[lock-contention]") && cmp.contains("GONE in B"), "{cmp}");
+    assert!(
+        cmp.contains("[lock-contention]") && cmp.contains("GONE in B"),
+        "{cmp}"
+    );
     assert!(change(&cmp, "mean latency") < -10.0, "{cmp}");
 }

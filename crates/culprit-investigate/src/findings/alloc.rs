@@ -73,7 +73,11 @@ pub(super) fn allocation_churn(cpu: Option<&Stacks>, inputs: &Inputs<'_>) -> Opt
         let malloc = malloc_share(cpu);
         let ctor_cpu = cpu.cum_of(&ctor) as f64 / cpu.total.max(1) as f64;
         evidence.push(Evidence::new("CPU in garbage collection", gc, "%"));
-        evidence.push(Evidence::new("CPU in the allocator (mallocgc)", malloc, "%"));
+        evidence.push(Evidence::new(
+            "CPU in the allocator (mallocgc)",
+            malloc,
+            "%",
+        ));
         evidence.push(Evidence::new(&format!("CPU under {ctor}"), ctor_cpu, "%"));
         cost = (gc + malloc.max(ctor_cpu)).min(1.0);
         cost_text = format!("; GC takes {} of CPU", pct(gc));

@@ -12,7 +12,9 @@ fn is_handshake(f: &str) -> bool {
         "crypto/tls.(*Conn).Handshake",
         "SSL_do_handshake",
     ];
-    HS.contains(&f) || f.starts_with("rustls::client::hs::") || f.starts_with("rustls::server::hs::")
+    HS.contains(&f)
+        || f.starts_with("rustls::client::hs::")
+        || f.starts_with("rustls::server::hs::")
 }
 
 fn is_cert_parse(f: &str) -> bool {
@@ -62,7 +64,11 @@ pub(super) fn tls_churn(cpu: &Stacks, inputs: &Inputs<'_>) -> Option<Finding> {
     ];
     let mut per_request = None;
     if let Some(d) = inputs.allocs.and_then(dials) {
-        evidence.push(Evidence::new("new client connections (estimated)", d, "count"));
+        evidence.push(Evidence::new(
+            "new client connections (estimated)",
+            d,
+            "count",
+        ));
         if let Some(load) = inputs.load.filter(|l| l.requests > 0) {
             evidence.push(Evidence::new(
                 "requests served",
@@ -104,9 +110,8 @@ pub(super) fn tls_churn(cpu: &Stacks, inputs: &Inputs<'_>) -> Option<Finding> {
 
 /// Goroutine stack growth (copying stacks on `morestack`) taking a noticeable CPU share.
 pub(super) fn stack_growth(cpu: &Stacks) -> Option<Finding> {
-    let pred = |f: &str| {
-        f == "runtime.newstack" || f == "runtime.morestack" || f == "runtime.copystack"
-    };
+    let pred =
+        |f: &str| f == "runtime.newstack" || f == "runtime.morestack" || f == "runtime.copystack";
     let share = cpu.share(pred);
     if share < 0.05 {
         return None;
@@ -128,7 +133,11 @@ pub(super) fn stack_growth(cpu: &Stacks) -> Option<Finding> {
         ),
         score: share,
         functions,
-        evidence: vec![Evidence::new("CPU in runtime.newstack/copystack", share, "%")],
+        evidence: vec![Evidence::new(
+            "CPU in runtime.newstack/copystack",
+            share,
+            "%",
+        )],
         advice: "Reuse long-lived goroutines for deep call chains instead of starting a fresh \
                  goroutine (with a small stack) per unit of work."
             .into(),
@@ -137,7 +146,11 @@ pub(super) fn stack_growth(cpu: &Stacks) -> Option<Finding> {
 
 /// One code path holding most of the CPU: the deepest function that at least 40% of CPU
 /// samples pass through.
-pub(super) fn hot_path(cpu: &Stacks, already_named: &[String], window_secs: f64) -> Option<Finding> {
+pub(super) fn hot_path(
+    cpu: &Stacks,
+    already_named: &[String],
+    window_secs: f64,
+) -> Option<Finding> {
     let path = cpu.dominant_path(0.4);
     let (deepest, _) = path.last()?.clone();
     let (own, cum) = path

@@ -45,7 +45,11 @@ fn lock_site(frames: &[String]) -> Option<&str> {
 
 /// The lock function a stack waits in, outermost first (`sync.(*Mutex).Lock`).
 fn lock_fn(frames: &[String]) -> Option<&str> {
-    frames.iter().rev().find(|f| is_lock_wait(f)).map(String::as_str)
+    frames
+        .iter()
+        .rev()
+        .find(|f| is_lock_wait(f))
+        .map(String::as_str)
 }
 
 /// Most in-flight goroutines parked on one lock, or much wait time in the mutex profile.
@@ -63,7 +67,9 @@ pub(super) fn lock_contention(inputs: &Inputs<'_>) -> Option<Finding> {
             }
             busy += v;
             if let (Some(site), Some(lf)) = (lock_site(frames), lock_fn(frames)) {
-                *waiting.entry((site.to_string(), lf.to_string())).or_default() += v;
+                *waiting
+                    .entry((site.to_string(), lf.to_string()))
+                    .or_default() += v;
             }
         }
     }
@@ -116,7 +122,10 @@ pub(super) fn lock_contention(inputs: &Inputs<'_>) -> Option<Finding> {
             goroutine_share,
             "%",
         ));
-        format!("{} of in-flight goroutines wait in {lf} from {site}", pct(goroutine_share))
+        format!(
+            "{} of in-flight goroutines wait in {lf} from {site}",
+            pct(goroutine_share)
+        )
     } else {
         format!("{:.1}s of lock wait per second", wait_secs / window)
     };

@@ -76,27 +76,32 @@ fn tls_churn_ranks_first_with_connections_per_request() {
                 ],
                 &[30, 300],
             ),
-            (&["main.render", "main.handler", "runtime.goexit"], &[30, 300]),
+            (
+                &["main.render", "main.handler", "runtime.goexit"],
+                &[30, 300],
+            ),
         ],
     );
     let allocs = profile(
         ALLOCS,
-        &[(
-            &[
-                "bufio.NewReaderSize",
-                "net/http.(*Transport).dialConn",
-                "runtime.goexit",
-            ],
-            &[200, 800_000, 0, 0],
-        ),
-        (
-            &[
-                "bufio.NewWriterSize",
-                "net/http.(*Transport).dialConn",
-                "runtime.goexit",
-            ],
-            &[200, 800_000, 0, 0],
-        )],
+        &[
+            (
+                &[
+                    "bufio.NewReaderSize",
+                    "net/http.(*Transport).dialConn",
+                    "runtime.goexit",
+                ],
+                &[200, 800_000, 0, 0],
+            ),
+            (
+                &[
+                    "bufio.NewWriterSize",
+                    "net/http.(*Transport).dialConn",
+                    "runtime.goexit",
+                ],
+                &[200, 800_000, 0, 0],
+            ),
+        ],
     );
     let load = LoadSummary {
         requests: 200,
@@ -112,8 +117,15 @@ fn tls_churn_ranks_first_with_connections_per_request() {
     });
     assert_eq!(f[0].kind, "tls-handshake-churn", "{f:#?}");
     assert!((f[0].score - 0.7).abs() < 1e-9);
-    assert!(f[0].functions.contains(&"main.newUpstreamClient".to_string()));
-    assert!(f[0].title.contains("1.0 new connections per request"), "{}", f[0].title);
+    assert!(
+        f[0].functions
+            .contains(&"main.newUpstreamClient".to_string())
+    );
+    assert!(
+        f[0].title.contains("1.0 new connections per request"),
+        "{}",
+        f[0].title
+    );
 }
 
 #[test]
@@ -141,7 +153,14 @@ fn allocation_churn_names_the_constructor_and_its_caller() {
     let cpu = profile(
         CPU,
         &[
-            (&["runtime.scanobject", "runtime.gcBgMarkWorker", "runtime.goexit"], &[30, 30]),
+            (
+                &[
+                    "runtime.scanobject",
+                    "runtime.gcBgMarkWorker",
+                    "runtime.goexit",
+                ],
+                &[30, 30],
+            ),
             (
                 &[
                     "runtime.memclrNoHeapPointers",
@@ -163,7 +182,10 @@ fn allocation_churn_names_the_constructor_and_its_caller() {
     });
     assert_eq!(f[0].kind, "allocation-churn", "{f:#?}");
     assert_eq!(f[0].functions[0], "compress/flate.NewWriter");
-    assert!(f[0].functions.contains(&"main.(*server).handle".to_string()));
+    assert!(
+        f[0].functions
+            .contains(&"main.(*server).handle".to_string())
+    );
 }
 
 #[test]
@@ -233,7 +255,10 @@ fn hot_path_for_native_stacks() {
                 ],
                 &[70, 7_000_000_000],
             ),
-            (&["demo::write", "demo::handle", "std::thread::start"], &[30, 3_000_000_000]),
+            (
+                &["demo::write", "demo::handle", "std::thread::start"],
+                &[30, 3_000_000_000],
+            ),
         ],
     );
     let f = analyze(&Inputs {

@@ -65,7 +65,9 @@ pub fn render(a: &RunData, b: &RunData, cmp: &Comparison) -> String {
         esc(&b.dir.display().to_string()),
         esc(&b.manifest.started)
     );
-    let mut body = String::from("<section id=\"changes\"><h2>What changed</h2><table><thead><tr><th class=\"name\">measure</th><th>A</th><th>B</th><th>change</th><th>95% interval</th></tr></thead><tbody>");
+    let mut body = String::from(
+        "<section id=\"changes\"><h2>What changed</h2><table><thead><tr><th class=\"name\">measure</th><th>A</th><th>B</th><th>change</th><th>95% interval</th></tr></thead><tbody>",
+    );
     for c in &cmp.changes {
         let class = if c.relative < 0.0 { "down" } else { "up" };
         let _ = write!(
@@ -77,7 +79,12 @@ pub fn render(a: &RunData, b: &RunData, cmp: &Comparison) -> String {
             show(c.b, &c.unit),
             c.relative * 100.0,
             c.interval
-                .map(|(lo, hi)| format!("{:+.0}% … {:+.0}%{}", lo * 100.0, hi * 100.0, if c.significant() { "" } else { " (noise)" }))
+                .map(|(lo, hi)| format!(
+                    "{:+.0}% … {:+.0}%{}",
+                    lo * 100.0,
+                    hi * 100.0,
+                    if c.significant() { "" } else { " (noise)" }
+                ))
                 .unwrap_or_else(|| "–".into())
         );
     }
@@ -93,17 +100,31 @@ pub fn render(a: &RunData, b: &RunData, cmp: &Comparison) -> String {
             None => String::new(),
         }
     };
-    body.push_str(&findings_section(&findings, Some(&status)).replacen("<h2>Findings</h2>", "<h2>Findings of run A, checked in run B</h2>", 1));
+    body.push_str(&findings_section(&findings, Some(&status)).replacen(
+        "<h2>Findings</h2>",
+        "<h2>Findings of run A, checked in run B</h2>",
+        1,
+    ));
     if let (Some(pa), Some(pb)) = (&a.cpu, &b.cpu) {
         body.push_str("<section id=\"cpu\"><h2>CPU: biggest changes per request</h2>");
         body.push_str(&func_table("cpu-changes", &cmp.cpu_changes, "s"));
-        body.push_str(&flame(pb, "cpu", Some(pa), "CPU, B against A (red grew, blue shrank)"));
+        body.push_str(&flame(
+            pb,
+            "cpu",
+            Some(pa),
+            "CPU, B against A (red grew, blue shrank)",
+        ));
         body.push_str("</section>");
     }
     if let (Some(pa), Some(pb)) = (&a.allocs, &b.allocs) {
         body.push_str("<section id=\"allocs\"><h2>Allocations: biggest changes per request</h2>");
         body.push_str(&func_table("alloc-changes", &cmp.alloc_changes, "bytes"));
-        body.push_str(&flame(pb, "alloc_space", Some(pa), "Allocated bytes, B against A"));
+        body.push_str(&flame(
+            pb,
+            "alloc_space",
+            Some(pa),
+            "Allocated bytes, B against A",
+        ));
         body.push_str("</section>");
     }
     page("culprit comparison", &meta, &body)

@@ -81,7 +81,10 @@ pub fn page(title: &str, header_meta: &str, body: &str) -> String {
 }
 
 /// The findings as an ordered list (and, for tests and tools, as embedded JSON).
-pub fn findings_section(findings: &[Finding], status: Option<&dyn Fn(&Finding) -> String>) -> String {
+pub fn findings_section(
+    findings: &[Finding],
+    status: Option<&dyn Fn(&Finding) -> String>,
+) -> String {
     let mut s = String::from("<section id=\"findings\"><h2>Findings</h2>");
     if findings.is_empty() {
         s.push_str("<p class=\"muted\">No suspect stood out: no rule explained more than 5% of the time.</p>");
@@ -110,7 +113,11 @@ pub fn findings_section(findings: &[Finding], status: Option<&dyn Fn(&Finding) -
                 esc(&e.display_value())
             );
         }
-        let _ = write!(s, "</tbody></table><div class=\"advice\">Fix: {}</div></li>", esc(&f.advice));
+        let _ = write!(
+            s,
+            "</tbody></table><div class=\"advice\">Fix: {}</div></li>",
+            esc(&f.advice)
+        );
     }
     s.push_str("</ol>");
     let json = serde_json::to_string(findings).unwrap_or_else(|_| "[]".into());
@@ -167,12 +174,19 @@ pub fn value(v: i64, unit: &str) -> String {
 /// isolated frame so its own script runs.
 pub fn flame(p: &Profile, kind: &str, base: Option<&Profile>, title: &str) -> String {
     use culprit_flame::tree::{FlameTree, Side};
-    let idx = p.sample_type_index(kind).unwrap_or_else(|| p.default_sample_index());
-    let unit = p.sample_type.get(idx).map_or(String::new(), |t| t.unit.clone());
+    let idx = p
+        .sample_type_index(kind)
+        .unwrap_or_else(|| p.default_sample_index());
+    let unit = p
+        .sample_type
+        .get(idx)
+        .map_or(String::new(), |t| t.unit.clone());
     let mut tree = FlameTree::new();
     tree.add_profile(p, Side::Value, |s| s.values.get(idx).copied().unwrap_or(0));
     if let Some(b) = base {
-        let bidx = b.sample_type_index(kind).unwrap_or_else(|| b.default_sample_index());
+        let bidx = b
+            .sample_type_index(kind)
+            .unwrap_or_else(|| b.default_sample_index());
         tree.add_profile(b, Side::Base, |s| s.values.get(bidx).copied().unwrap_or(0));
     }
     tree.sort();

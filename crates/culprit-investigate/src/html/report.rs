@@ -28,7 +28,10 @@ pub fn render(run: &RunData, findings: &[Finding]) -> String {
         let _ = write!(
             body,
             "<div class=\"banner\" id=\"incomplete\"><b>Incomplete run.</b> {} Everything captured before that point is included.</div>",
-            esc(m.incomplete_reason.as_deref().unwrap_or("The run did not finish."))
+            esc(m
+                .incomplete_reason
+                .as_deref()
+                .unwrap_or("The run did not finish."))
         );
     }
     body.push_str(&findings_section(findings, None));
@@ -65,14 +68,30 @@ fn load_section(run: &RunData) -> String {
     }
     let window = Some(run.window());
     let pts = |f: &dyn Fn(&crate::run::LoadSecond) -> f64| -> Vec<(f64, f64)> {
-        run.load.iter().filter(|l| l.requests > 0).map(|l| (l.t, f(l))).collect()
+        run.load
+            .iter()
+            .filter(|l| l.requests > 0)
+            .map(|l| (l.t, f(l)))
+            .collect()
     };
     s.push_str(&line_chart(
         "chart-latency",
         &[
-            Line { name: "p99".into(), color: "#c0392b", points: pts(&|l| l.p99) },
-            Line { name: "p50".into(), color: "#2e86de", points: pts(&|l| l.p50) },
-            Line { name: "mean".into(), color: "#27ae60", points: pts(&|l| l.mean) },
+            Line {
+                name: "p99".into(),
+                color: "#c0392b",
+                points: pts(&|l| l.p99),
+            },
+            Line {
+                name: "p50".into(),
+                color: "#2e86de",
+                points: pts(&|l| l.p50),
+            },
+            Line {
+                name: "mean".into(),
+                color: "#27ae60",
+                points: pts(&|l| l.mean),
+            },
         ],
         &ms,
         window,
@@ -83,8 +102,16 @@ fn load_section(run: &RunData) -> String {
     s.push_str(&line_chart(
         "chart-throughput",
         &[
-            Line { name: "responses/s".into(), color: "#2e86de", points: all(&|l| l.requests as f64) },
-            Line { name: "errors/s".into(), color: "#c0392b", points: all(&|l| l.errors as f64) },
+            Line {
+                name: "responses/s".into(),
+                color: "#2e86de",
+                points: all(&|l| l.requests as f64),
+            },
+            Line {
+                name: "errors/s".into(),
+                color: "#c0392b",
+                points: all(&|l| l.errors as f64),
+            },
         ],
         &|v| format!("{v:.0}/s"),
         window,
@@ -129,7 +156,11 @@ fn goroutine_section(run: &RunData) -> String {
         .goroutines_text
         .as_deref()
         .and_then(|b| culprit_dump::parse(b).ok())
-        .or_else(|| run.goroutine.as_ref().and_then(|p| culprit_dump::from_profile(p).ok()));
+        .or_else(|| {
+            run.goroutine
+                .as_ref()
+                .and_then(|p| culprit_dump::from_profile(p).ok())
+        });
     let Some(snap) = snapshot else {
         s.push_str("<p class=\"muted\">No goroutine dump was captured.</p></section>");
         return s;
@@ -165,15 +196,33 @@ fn runtime_section(run: &RunData) -> String {
     let mut s = String::from("<section id=\"runtime\"><h2>Heap and GC over time</h2>");
     let window = Some(run.window());
     if run.runtime.is_empty() {
-        s.push_str("<p class=\"muted\">No Go runtime statistics (no /debug/vars or heap?debug=1).</p>");
+        s.push_str(
+            "<p class=\"muted\">No Go runtime statistics (no /debug/vars or heap?debug=1).</p>",
+        );
     } else {
-        let heap: Vec<(f64, f64)> = run.runtime.iter().map(|p| (p.t, p.heap_alloc as f64)).collect();
-        let next: Vec<(f64, f64)> = run.runtime.iter().map(|p| (p.t, p.next_gc as f64)).collect();
+        let heap: Vec<(f64, f64)> = run
+            .runtime
+            .iter()
+            .map(|p| (p.t, p.heap_alloc as f64))
+            .collect();
+        let next: Vec<(f64, f64)> = run
+            .runtime
+            .iter()
+            .map(|p| (p.t, p.next_gc as f64))
+            .collect();
         s.push_str(&line_chart(
             "chart-heap",
             &[
-                Line { name: "heap in use (HeapAlloc)".into(), color: "#8e44ad", points: heap },
-                Line { name: "next GC target".into(), color: "#95a5a6", points: next },
+                Line {
+                    name: "heap in use (HeapAlloc)".into(),
+                    color: "#8e44ad",
+                    points: heap,
+                },
+                Line {
+                    name: "next GC target".into(),
+                    color: "#95a5a6",
+                    points: next,
+                },
             ],
             &units::bytes,
             window,
@@ -198,8 +247,16 @@ fn runtime_section(run: &RunData) -> String {
         s.push_str(&line_chart(
             "chart-gc",
             &[
-                Line { name: "GC cycles/s".into(), color: "#d35400", points: gc },
-                Line { name: "GC pause ms/s".into(), color: "#7f8c8d", points: pause },
+                Line {
+                    name: "GC cycles/s".into(),
+                    color: "#d35400",
+                    points: gc,
+                },
+                Line {
+                    name: "GC pause ms/s".into(),
+                    color: "#7f8c8d",
+                    points: pause,
+                },
             ],
             &|v| format!("{v:.1}"),
             window,
@@ -210,21 +267,37 @@ fn runtime_section(run: &RunData) -> String {
         let cpu: Vec<(f64, f64)> = run.process.iter().map(|p| (p.t, p.cpu_cores)).collect();
         s.push_str(&line_chart(
             "chart-process-cpu",
-            &[Line { name: "CPU cores".into(), color: "#c0392b", points: cpu }],
+            &[Line {
+                name: "CPU cores".into(),
+                color: "#c0392b",
+                points: cpu,
+            }],
             &|v| format!("{v:.2}"),
             window,
         ));
         let rss: Vec<(f64, f64)> = run.process.iter().map(|p| (p.t, p.rss as f64)).collect();
         s.push_str(&line_chart(
             "chart-process-rss",
-            &[Line { name: "RSS".into(), color: "#8e44ad", points: rss }],
+            &[Line {
+                name: "RSS".into(),
+                color: "#8e44ad",
+                points: rss,
+            }],
             &units::bytes,
             window,
         ));
-        let threads: Vec<(f64, f64)> = run.process.iter().map(|p| (p.t, p.threads as f64)).collect();
+        let threads: Vec<(f64, f64)> = run
+            .process
+            .iter()
+            .map(|p| (p.t, p.threads as f64))
+            .collect();
         s.push_str(&line_chart(
             "chart-process-threads",
-            &[Line { name: "threads".into(), color: "#2e86de", points: threads }],
+            &[Line {
+                name: "threads".into(),
+                color: "#2e86de",
+                points: threads,
+            }],
             &|v| format!("{v:.0}"),
             window,
         ));

@@ -180,7 +180,13 @@ fn capture(a: CaptureArgs) -> anyhow::Result<()> {
     let clock = std::time::Instant::now();
     let stop = live::interrupt_flag();
     let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let session = Session::new(ep, &a.output, clock, stop.clone(), Box::new(|m: &str| eprintln!("{m}")));
+    let session = Session::new(
+        ep,
+        &a.output,
+        clock,
+        stop.clone(),
+        Box::new(|m: &str| eprintln!("{m}")),
+    );
     let done = std::sync::atomic::AtomicBool::new(false);
     let plan = Plan {
         kinds: a.kinds.0.clone(),
@@ -219,11 +225,23 @@ fn capture(a: CaptureArgs) -> anyhow::Result<()> {
     };
     run::write_json(&a.output.join(files::MANIFEST), &manifest)?;
     let failed: Vec<_> = artifacts.iter().filter(|x| x.error.is_some()).collect();
-    for x in artifacts.iter().filter(|x| x.error.is_none() && !x.file.is_empty()) {
-        println!("{:<20} {:>10} bytes  {}", x.kind, x.bytes, a.output.join(&x.file).display());
+    for x in artifacts
+        .iter()
+        .filter(|x| x.error.is_none() && !x.file.is_empty())
+    {
+        println!(
+            "{:<20} {:>10} bytes  {}",
+            x.kind,
+            x.bytes,
+            a.output.join(&x.file).display()
+        );
     }
     for x in &failed {
-        println!("{:<20} FAILED  {}", x.kind, x.error.as_deref().unwrap_or(""));
+        println!(
+            "{:<20} FAILED  {}",
+            x.kind,
+            x.error.as_deref().unwrap_or("")
+        );
     }
     println!("manifest: {}", a.output.join(files::MANIFEST).display());
     if !failed.is_empty() && failed.len() == artifacts.len() {
@@ -236,7 +254,10 @@ fn investigate(a: InvestigateArgs) -> anyhow::Result<()> {
     let dir = a.output.clone().unwrap_or_else(live::default_dir);
     let mut child = None;
     let (pprof, native_pid, target) = if a.command.is_empty() {
-        let url = a.url.clone().context("give the service URL, or `-- CMD ARGS` to start it")?;
+        let url = a
+            .url
+            .clone()
+            .context("give the service URL, or `-- CMD ARGS` to start it")?;
         let pprof = a.pprof.clone().unwrap_or_else(|| url.clone());
         (
             Some(pprof),
@@ -248,7 +269,9 @@ fn investigate(a: InvestigateArgs) -> anyhow::Result<()> {
             },
         )
     } else {
-        let url = a.url.clone().context("give the URL to load, e.g. `culprit investigate http://127.0.0.1:8080/ -- ./server`")?;
+        let url = a.url.clone().context(
+            "give the URL to load, e.g. `culprit investigate http://127.0.0.1:8080/ -- ./server`",
+        )?;
         let c = demo::start_and_wait(&a.command, &url)?;
         let pid = c.id();
         child = Some(c);
@@ -268,7 +291,10 @@ fn investigate(a: InvestigateArgs) -> anyhow::Result<()> {
         pprof,
         targets,
         rate_text: a.rate.clone(),
-        rate: a.rate.parse().map_err(|e| anyhow::anyhow!("--rate {}: {e}", a.rate))?,
+        rate: a
+            .rate
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--rate {}: {e}", a.rate))?,
         duration: a.duration,
         workers: a.workers,
         max_workers: a.max_workers,

@@ -27,19 +27,33 @@ pub fn run(a: &Path, b: &Path, output: Option<&Path>) -> anyhow::Result<()> {
         } else {
             format!("STILL in B ({:.0}%)", s.b_score.unwrap_or(0.0) * 100.0)
         };
-        println!("  finding [{}] {} — {fate}", s.finding.kind, s.finding.title);
+        println!(
+            "  finding [{}] {} — {fate}",
+            s.finding.kind, s.finding.title
+        );
     }
-    for (label, rows, unit) in [("CPU", &cmp.cpu_changes, "s"), ("allocations", &cmp.alloc_changes, "bytes")] {
+    for (label, rows, unit) in [
+        ("CPU", &cmp.cpu_changes, "s"),
+        ("allocations", &cmp.alloc_changes, "bytes"),
+    ] {
         if rows.is_empty() {
             continue;
         }
         println!("  biggest {label} changes per request:");
         for r in rows.iter().take(5) {
-            println!("    {:>10} → {:>10}  {}", show(r.a, unit), show(r.b, unit), r.name);
+            println!(
+                "    {:>10} → {:>10}  {}",
+                show(r.a, unit),
+                show(r.b, unit),
+                r.name
+            );
         }
     }
-    let out = output.map(Path::to_path_buf).unwrap_or_else(|| b.join("compare.html"));
-    std::fs::write(&out, render(&ra, &rb, &cmp)).with_context(|| format!("writing {}", out.display()))?;
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| b.join("compare.html"));
+    std::fs::write(&out, render(&ra, &rb, &cmp))
+        .with_context(|| format!("writing {}", out.display()))?;
     println!("comparison: {}", out.display());
     Ok(())
 }

@@ -49,7 +49,10 @@ pub fn start_and_wait(command: &[String], url: &str) -> anyhow::Result<Child> {
         .context("the URL has no host:port")?;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let addrs: Vec<_> = hostport.to_socket_addrs().map(|a| a.collect()).unwrap_or_default();
+        let addrs: Vec<_> = hostport
+            .to_socket_addrs()
+            .map(|a| a.collect())
+            .unwrap_or_default();
         if addrs
             .iter()
             .any(|a| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok())
@@ -93,7 +96,10 @@ fn one_run(a: &DemoArgs, fixed: bool, dir: &Path) -> anyhow::Result<live::Outcom
         pprof: None,
         targets: super::load_targets(&url, None, "http")?,
         rate_text: a.rate.clone(),
-        rate: a.rate.parse().map_err(|e| anyhow::anyhow!("--rate {}: {e}", a.rate))?,
+        rate: a
+            .rate
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--rate {}: {e}", a.rate))?,
         duration: a.duration,
         workers: 10,
         max_workers: 200,
@@ -118,7 +124,10 @@ fn one_run(a: &DemoArgs, fixed: bool, dir: &Path) -> anyhow::Result<live::Outcom
 pub fn run(a: &DemoArgs) -> anyhow::Result<()> {
     let base = a.output.clone().unwrap_or_else(|| {
         let d = live::default_dir();
-        let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         d.with_file_name(format!("demo-{name}"))
     });
     let before = base.join("before");
@@ -130,7 +139,9 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<()> {
         summary::print(&fixed);
         super::compare::run(&before, &after, None)?;
     } else if !a.fixed {
-        println!("next: `culprit demo --fixed` runs the repaired service and compares the two runs");
+        println!(
+            "next: `culprit demo --fixed` runs the repaired service and compares the two runs"
+        );
     }
     Ok(())
 }

@@ -105,7 +105,11 @@ fn seconds_to_series(map: &BTreeMap<u64, Second>) -> Vec<LoadSecond> {
                 t: *t as f64,
                 requests: s.requests,
                 errors: s.errors,
-                mean: if l.is_empty() { 0.0 } else { l.iter().sum::<f64>() / l.len() as f64 },
+                mean: if l.is_empty() {
+                    0.0
+                } else {
+                    l.iter().sum::<f64>() / l.len() as f64
+                },
                 p50: q(0.5),
                 p99: q(0.99),
                 max: l.last().copied().unwrap_or(0.0),
@@ -148,7 +152,11 @@ pub fn investigate(live: Live) -> anyhow::Result<Outcome> {
         load: Some(LoadPlan {
             rate: live.rate_text.clone(),
             duration_secs: live.duration.as_secs_f64(),
-            targets: live.targets.iter().map(|t| format!("{} {}", t.method, t.url)).collect(),
+            targets: live
+                .targets
+                .iter()
+                .map(|t| format!("{} {}", t.method, t.url))
+                .collect(),
         }),
         ..Manifest::default()
     };
@@ -189,14 +197,17 @@ pub fn investigate(live: Live) -> anyhow::Result<Outcome> {
         timeout: live.hit_timeout,
         ..Config::default()
     };
-    let attack = Attack::start(config, live.targets.clone(), Box::new(sink))
-        .context("starting the load")?;
+    let attack =
+        Attack::start(config, live.targets.clone(), Box::new(sink)).context("starting the load")?;
     let stopper = attack.stopper();
 
     // The capture window: the steady part of the attack.
-    let warmup = (live.duration.mul_f64(0.15)).clamp(Duration::from_millis(500), Duration::from_secs(5));
+    let warmup =
+        (live.duration.mul_f64(0.15)).clamp(Duration::from_millis(500), Duration::from_secs(5));
     let window_len = Duration::from_secs(
-        (live.duration.saturating_sub(warmup).as_secs_f64() - 0.5).floor().max(1.0) as u64,
+        (live.duration.saturating_sub(warmup).as_secs_f64() - 0.5)
+            .floor()
+            .max(1.0) as u64,
     );
     let plan = Plan {
         kinds: live.kinds.clone(),
@@ -254,7 +265,9 @@ pub fn investigate(live: Live) -> anyhow::Result<Outcome> {
                 artifacts = session.artifacts();
             }
             None => {
-                let pid = live.native_pid.context("nothing to profile: no pprof URL and no process")?;
+                let pid = live
+                    .native_pid
+                    .context("nothing to profile: no pprof URL and no process")?;
                 match native_window(pid, clock, &plan, &stop, &live.dir) {
                     Ok((w, a)) => {
                         window = Some(w);
@@ -282,7 +295,10 @@ pub fn investigate(live: Live) -> anyhow::Result<Outcome> {
     if let Err(e) = &summary {
         notes.push(format!("load: {e}"));
     }
-    let load = seconds.lock().map(|m| seconds_to_series(&m)).unwrap_or_default();
+    let load = seconds
+        .lock()
+        .map(|m| seconds_to_series(&m))
+        .unwrap_or_default();
     run::write_json(&live.dir.join(files::LOAD), &load)?;
     if !runtime_points.is_empty() {
         run::write_json(&live.dir.join(files::RUNTIME), &runtime_points)?;
@@ -329,14 +345,20 @@ fn wait_attack_end(attack: &Attack, stop: &AtomicBool) {
 
 fn progress_bar(duration: Duration) -> ProgressBar {
     let pb = ProgressBar::new(duration.as_millis() as u64);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}") {
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
+    {
         pb.set_style(style);
     }
     pb
 }
 
 /// Samples the process tree every second until `done`.
-fn watch_process(pid: u32, clock: Instant, done: &AtomicBool, stop: &AtomicBool) -> Vec<ProcessPoint> {
+fn watch_process(
+    pid: u32,
+    clock: Instant,
+    done: &AtomicBool,
+    stop: &AtomicBool,
+) -> Vec<ProcessPoint> {
     let mut out = Vec::new();
     let Ok(mut sampler) = culprit_watch::Sampler::new(culprit_watch::Target::Pid(pid)) else {
         return out;
@@ -352,7 +374,8 @@ fn watch_process(pid: u32, clock: Instant, done: &AtomicBool, stop: &AtomicBool)
             Err(_) => break,
         }
         let next = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < next && !done.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
+        while Instant::now() < next && !done.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst)
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
     }

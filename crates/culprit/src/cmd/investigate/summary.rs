@@ -20,5 +20,10 @@ pub fn print(o: &Outcome) {
         }
         println!("   fix: {}", f.advice);
     }
-    println!("report: {}", o.dir.join(culprit_investigate::run::files::REPORT).display());
+    println!(
+        "report: {}",
+        o.dir
+            .join(culprit_investigate::run::files::REPORT)
+            .display()
+    );
 }
