@@ -115,13 +115,11 @@ fn change(cmp: &str, measure: &str) -> f64 {
         .lines()
         .find(|l| l.trim_start().starts_with(measure))
         .unwrap_or_else(|| panic!("no {measure} line in\n{cmp}"));
-    let pct = line
-        .split('(')
+    line.split('(')
         .nth(1)
         .and_then(|r| r.split('%').next())
         .and_then(|n| n.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no percentage in {line}"));
-    pct
+        .unwrap_or_else(|| panic!("no percentage in {line}"))
 }
 
 #[test]

@@ -130,7 +130,7 @@ fn rfc3339_now() -> String {
 
 /// The default run directory, `runs/<date-time>`.
 pub fn default_dir() -> PathBuf {
-    let stamp = rfc3339_now().replace(':', "").replace('-', "");
+    let stamp = rfc3339_now().replace([':', '-'], "");
     Path::new("runs").join(stamp.trim_end_matches('Z'))
 }
 
