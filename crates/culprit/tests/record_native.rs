@@ -218,7 +218,7 @@ fn record_go_binary_agrees_with_its_own_cpu_profile() {
     // Both work functions appear on the stacks (cum), as in Go's profile.
     let c = cum(&p);
     assert!(
-        c.get("main.hashWork").is_some() && c.get("main.sortWork").is_some(),
+        c.contains_key("main.hashWork") && c.contains_key("main.sortWork"),
         "{c:?}"
     );
 }
