@@ -21,7 +21,7 @@ use culprit_load::{godur, targets};
 #[derive(Subcommand)]
 pub enum Command {
     /// Send HTTP requests at a steady rate and log every result (like `vegeta attack`).
-    Attack(AttackArgs),
+    Attack(Box<AttackArgs>),
     /// Summarise one or more result logs (like `vegeta report`); logs merge losslessly.
     Report(ReportArgs),
     /// Plot result logs as a self-contained HTML page: latency over time and throughput.
@@ -159,7 +159,7 @@ pub struct PlotArgs {
 /// Runs one command of this group.
 pub fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        Command::Attack(a) => attack(a),
+        Command::Attack(a) => attack(*a),
         Command::Report(r) => report(r),
         Command::Plot(p) => plot(p),
     }
