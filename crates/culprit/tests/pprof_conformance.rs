@@ -79,7 +79,12 @@ fn translate(words: &[&str]) -> Option<Vec<String>> {
             "sample_index" | "focus" | "ignore" | "hide" | "show" | "show_from" | "tagfocus"
             | "tagignore" | "taghide" | "nodecount" | "nodefraction" | "edgefraction" | "unit"
             | "base" | "diff_base" => {
-                flags.push(format!("--{}", name.replace('_', "-")));
+                // pprof lets a later flag override an earlier one; clap does not.
+                let long = format!("--{}", name.replace('_', "-"));
+                if let Some(at) = flags.iter().position(|f| *f == long) {
+                    flags.drain(at..at + 2);
+                }
+                flags.push(long);
                 flags.push(value?);
             }
             _ => return None,
