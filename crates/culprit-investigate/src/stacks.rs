@@ -43,9 +43,15 @@ fn location_names(p: &Profile, loc: u32) -> Vec<String> {
     }
 }
 
+/// Frames of Go's profiler serving our own capture requests: that work is culprit's
+/// doing, not the service's, and must never be named as its culprit.
+fn is_profiler_frame(name: &str) -> bool {
+    name.starts_with("runtime/pprof.") || name.starts_with("net/http/pprof.")
+}
+
 impl Stacks {
     /// Views `p` through the sample type named `kind` (or pprof's default when `None` or
-    /// absent).
+    /// absent), leaving out samples spent serving profile requests.
     pub fn new(p: &Profile, kind: Option<&str>) -> Self {
         let idx = kind
             .and_then(|k| p.sample_type_index(k))
@@ -61,6 +67,9 @@ impl Stacks {
                 .iter()
                 .flat_map(|&l| location_names(p, l))
                 .collect();
+            if frames.iter().any(|f| is_profiler_frame(f)) {
+                continue;
+            }
             out.total = out.total.saturating_add(v);
             out.samples.push((frames, v));
         }

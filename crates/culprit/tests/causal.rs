@@ -130,7 +130,7 @@ fn workers_bottleneck_ranks_first_like_coz() {
     if !gcc(&src, &exe5, &["-gdwarf-5"]) {
         return;
     }
-    let slow = line_of(&src, "SLOW_LINE");
+    let slow = line_of(&src, "/* SLOW_LINE */");
     let prof = dir.join("culprit.coz");
     let st = culprit()
         .args(["causal", "--experiment-ms", "150", "-o"])
@@ -188,7 +188,7 @@ fn prediction_matches_a_real_speedup() {
         return;
     }
     gcc(&src, &faster, &["-DSLOW_SCALE=0.75"]);
-    let slow = line_of(&src, "SLOW_LINE");
+    let slow = line_of(&src, "/* SLOW_LINE */");
     let prof = dir.join("predict.coz");
     let st = culprit()
         .args([
@@ -276,8 +276,8 @@ fn rust_mutex_bottleneck_ranks_first() {
         .expect("culprit causal");
     assert!(st.success());
     let ranked = ranked_lines(&analysis(&prof));
-    let crit = line_of(&src, "CRIT_LINE");
-    let out = line_of(&src, "OUT_LINE");
+    let crit = line_of(&src, "// CRIT_LINE");
+    let out = line_of(&src, "// OUT_LINE");
     let pos = |l: &str| ranked.iter().position(|r| r.ends_with(l));
     assert!(pos(&crit).is_some(), "no curve for {crit}: {ranked:?}");
     assert!(
