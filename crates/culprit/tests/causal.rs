@@ -137,7 +137,7 @@ fn workers_bottleneck_ranks_first_like_coz() {
         .arg(&prof)
         .arg("--")
         .arg(&exe5)
-        .args(["600", "1500000"])
+        .args(["5000", "1500000"])
         .status()
         .expect("culprit causal");
     assert!(st.success());
@@ -158,7 +158,7 @@ fn workers_bottleneck_ranks_first_like_coz() {
         .arg(&coz_prof)
         .arg("---")
         .arg(&exe4)
-        .args(["600", "1500000"])
+        .args(["5000", "1500000"])
         .status()
         .expect("coz run");
     assert!(st.success());
@@ -204,7 +204,7 @@ fn prediction_matches_a_real_speedup() {
         .arg(&prof)
         .arg("--")
         .arg(&exe)
-        .args(["400", "1500000"])
+        .args(["2000", "1500000"])
         .status()
         .expect("culprit causal");
     assert!(st.success());
@@ -224,8 +224,8 @@ fn prediction_matches_a_real_speedup() {
     // Alternate the two builds so machine noise hits both alike.
     let (mut base, mut fast) = (0.0, 0.0);
     for _ in 0..3 {
-        base += run_time(&exe, &["150", "1500000"]);
-        fast += run_time(&faster, &["150", "1500000"]);
+        base += run_time(&exe, &["600", "1500000"]);
+        fast += run_time(&faster, &["600", "1500000"]);
     }
     let measured = (base - fast) / base;
     eprintln!(
