@@ -7,6 +7,14 @@ use std::process::Command;
 
 use culprit_testkit::{require_tool, testdata, workspace_root};
 
+/// Causal profiles measure how fast a program runs, so the profiled runs must not share
+/// the machine's cores with each other: the heavy tests take this lock.
+static CPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    CPU.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn culprit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_culprit"))
 }
@@ -124,6 +132,7 @@ fn bad_profile_names_the_line() {
 /// build, which is all Debian's coz 0.2.2 reads).
 #[test]
 fn workers_bottleneck_ranks_first_like_coz() {
+    let _cpu = exclusive();
     let src = workspace_root().join("testbed/causal/workers.c");
     let dir = scratch("workers");
     let exe5 = dir.join("workers5");
@@ -180,6 +189,7 @@ fn run_time(exe: &Path, args: &[&str]) -> f64 {
 /// percentage points of what the causal profile predicted for a 25% line speed-up.
 #[test]
 fn prediction_matches_a_real_speedup() {
+    let _cpu = exclusive();
     let src = workspace_root().join("testbed/causal/workers.c");
     let dir = scratch("predict");
     let exe = dir.join("workers");
@@ -245,6 +255,7 @@ fn prediction_matches_a_real_speedup() {
 /// inside the lock ranks above the line outside it.
 #[test]
 fn rust_mutex_bottleneck_ranks_first() {
+    let _cpu = exclusive();
     let Some(rustc) = require_tool("rustc") else {
         return;
     };
