@@ -43,10 +43,13 @@ fn location_names(p: &Profile, loc: u32) -> Vec<String> {
     }
 }
 
-/// Frames of Go's profiler serving our own capture requests: that work is culprit's
-/// doing, not the service's, and must never be named as its culprit.
+/// Frames serving culprit's own requests (profiles from pprof, runtime stats from expvar
+/// every second): that work is culprit's doing, not the service's, and must never be
+/// named as its culprit.
 fn is_profiler_frame(name: &str) -> bool {
-    name.starts_with("runtime/pprof.") || name.starts_with("net/http/pprof.")
+    name.starts_with("runtime/pprof.")
+        || name.starts_with("net/http/pprof.")
+        || name.starts_with("expvar.")
 }
 
 impl Stacks {
