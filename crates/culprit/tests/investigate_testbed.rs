@@ -165,7 +165,7 @@ fn compressor_allocation_churn_is_first_and_gone_when_fixed() {
 
 #[test]
 fn lockqueue_lock_contention_is_first_and_gone_when_fixed() {
-    let Some((findings, cmp)) = bug_and_fix("lockqueue", "200") else {
+    let Some((findings, cmp)) = bug_and_fix("lockqueue", "300") else {
         return;
     };
     let first = &findings[0];
