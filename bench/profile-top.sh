@@ -14,7 +14,7 @@ runs=${RUNS:-3}
 mkdir -p "$cache"
 
 cargo build --release -q -p culprit --manifest-path "$root/Cargo.toml"
-cargo build --release -q -p culprit-report --example gen_large --manifest-path "$root/Cargo.toml"
+cargo build --release -q -p culprit-profile --example gen_large --manifest-path "$root/Cargo.toml"
 culprit=$target/release/culprit
 large=$cache/large-synthetic.pb.gz
 if [ ! -s "$large" ]; then
