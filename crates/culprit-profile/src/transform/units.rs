@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(percentage(5, 10000), " 0.05%");
         assert_eq!(percentage(0, 10), "    0%");
         assert_eq!(percentage(1, 100000000), "1e-06%");
-        assert_eq!(percentage(999, 100000), " 0.99%");
+        assert_eq!(percentage(999, 100000), "    1%");
         assert_eq!(percentage(12, 10000), " 0.12%");
     }
 
