@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::counters::{self, BEGIN, END, THROUGHPUT};
-use crate::sampler::{self, NONE, SCOPE, SELECTED, SELECTED_SAMPLES, SPEEDUP_PCT, Scope, WAITING};
+use crate::sampler::{self, DELAY_SIZE, NONE, SCOPE, SELECTED, SELECTED_SAMPLES, Scope, WAITING};
 use crate::{delay, output, table::Table};
 
 static RUNNING: AtomicBool = AtomicBool::new(false);
@@ -207,12 +207,13 @@ fn experiments(p: &Params) {
             continue;
         }
         let line = &scope.table.lines[(selected - 1) as usize];
+        let delay_size = sampler::period_ns() * u64::from(pct) / 100;
         let before = counters::snapshot();
         let g0 = delay::GLOBAL.load(Ordering::Acquire);
         let t0 = monotonic_ns();
-        SPEEDUP_PCT.store(u64::from(pct), Ordering::Release);
+        DELAY_SIZE.store(delay_size, Ordering::Release);
         let completed = sleep_unless_stopped(length);
-        SPEEDUP_PCT.store(0, Ordering::Release);
+        DELAY_SIZE.store(0, Ordering::Release);
         let t1 = monotonic_ns();
         let g1 = delay::GLOBAL.load(Ordering::Acquire);
         let after = counters::snapshot();
@@ -289,7 +290,7 @@ pub fn finish() {
         return;
     }
     STOP.store(true, Ordering::Release);
-    SPEEDUP_PCT.store(0, Ordering::Release);
+    DELAY_SIZE.store(0, Ordering::Release);
     sampler::stop_thread();
     if let Some(scope) = SCOPE.get() {
         let mut s = samples_records(scope);

@@ -32,8 +32,8 @@ pub const NONE: u32 = 0;
 pub const WAITING: u32 = u32::MAX;
 /// Selected line id plus one, or [`NONE`] or [`WAITING`].
 pub static SELECTED: AtomicU32 = AtomicU32::new(NONE);
-/// Virtual speed-up of the selected line in percent; 0 outside experiments.
-pub static SPEEDUP_PCT: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds of virtual speed-up per sample of the selected line; 0 outside experiments.
+pub static DELAY_SIZE: AtomicU64 = AtomicU64::new(0);
 /// Samples of the selected line during the current experiment.
 pub static SELECTED_SAMPLES: AtomicU64 = AtomicU64::new(0);
 
@@ -42,19 +42,6 @@ static PERIOD_NS: AtomicU64 = AtomicU64::new(1_000_000);
 thread_local! {
     static TIMER: Cell<usize> = const { Cell::new(0) };
     static PERF_FD: Cell<i32> = const { Cell::new(-1) };
-    /// This thread's CPU time at its previous sample, in nanoseconds (0 before the first).
-    static LAST_CPU: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The calling thread's CPU time in nanoseconds. Async-signal-safe.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes only `ts`.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 const PERF_TYPE_SOFTWARE: u32 = 1;
@@ -220,13 +207,6 @@ extern "C" fn on_sample(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mu
     // SAFETY: errno is thread-local; the handler must leave it as it found it.
     let errno = unsafe { *libc::__errno_location() };
     if let Some(scope) = SCOPE.get() {
-        let now = thread_cpu_ns();
-        let last = LAST_CPU.with(|c| c.replace(now));
-        let cpu = if last == 0 || now < last {
-            period_ns()
-        } else {
-            now - last
-        };
         // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
         let ip = unsafe {
             (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize]
@@ -239,13 +219,9 @@ extern "C" fn on_sample(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mu
             let _ = SELECTED.compare_exchange(WAITING, l + 1, Ordering::AcqRel, Ordering::Relaxed);
             if SELECTED.load(Ordering::Acquire) == l + 1 {
                 SELECTED_SAMPLES.fetch_add(1, Ordering::Relaxed);
-                let pct = SPEEDUP_PCT.load(Ordering::Acquire);
-                if pct > 0 {
-                    // A sample stands for the CPU time since the thread's previous one,
-                    // which exceeds the period by however long the counter sat disarmed
-                    // between overflow and this handler; crediting the nominal period
-                    // would under-state every speed-up.
-                    delay::credit_selected(cpu * pct / 100);
+                let d = DELAY_SIZE.load(Ordering::Acquire);
+                if d > 0 {
+                    delay::credit_selected(d);
                 }
             }
         }
