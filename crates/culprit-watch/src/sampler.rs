@@ -43,6 +43,9 @@ pub struct Sampler {
     go: Option<GoClient>,
     prev: Option<Previous>,
     started_total: u64,
+    /// The root was started by the caller, so every other process in the first sample
+    /// started while watched.
+    spawned: bool,
 }
 
 /// What the previous sample left for rates.
@@ -80,12 +83,20 @@ impl Sampler {
             go: None,
             prev: None,
             started_total: 0,
+            spawned: false,
         })
     }
 
     /// Also polls the Go service at `base_url` (with net/http/pprof and, ideally, expvar).
     pub fn with_go(mut self, base_url: impl Into<String>) -> Self {
         self.go = Some(GoClient::new(base_url));
+        self
+    }
+
+    /// Declares that the caller started the root process just now: the descendants the
+    /// first sample finds count as started, since a fast forker has them before any sample.
+    pub fn spawned(mut self) -> Self {
+        self.spawned = true;
         self
     }
 
@@ -178,6 +189,8 @@ impl Sampler {
                         .map(|(now, before)| (now - before).max(0.0) / dt);
                 }
             }
+        } else if self.spawned {
+            self.started_total = pid_set.len().saturating_sub(1) as u64;
         }
         tree.processes_started_total = self.started_total;
         self.prev = Some(Previous {

@@ -106,6 +106,9 @@ fn sample_loop(
     stop: &mpsc::Receiver<()>,
 ) -> anyhow::Result<()> {
     let mut sampler = Sampler::new(target).context("starting the sampler")?;
+    if child.is_some() {
+        sampler = sampler.spawned();
+    }
     if let Some(url) = &args.go {
         sampler = sampler.with_go(url.clone());
     }
