@@ -1,10 +1,13 @@
-// The page: state lives in the URL query (view, si, focus, ignore, hide, show, g, fn, q,
-// sort); every change rewrites it, and loading a URL restores the same view.
+// The page: state lives in the URL query (view; for profiles p, si, focus, ignore, hide,
+// show, g, fn, q, sort; for goroutines gd, gstate, gmatch, gexact, glabels, ghide; for
+// series ss); every change rewrites it, and loading a URL restores the same view. Tabs
+// show only for the kinds loaded.
 (function () {
   var $ = function (id) { return document.getElementById(id); };
-  var filterKeys = ['si', 'focus', 'ignore', 'hide', 'show', 'g'];
+  var filterKeys = ['p', 'si', 'focus', 'ignore', 'hide', 'show', 'g'];
+  var profileViews = ['top', 'flame', 'peek', 'source'];
   var params = new URLSearchParams(location.search);
-  var topRows = [], flameApi = null;
+  var topRows = [], flameApi = null, meta = null;
 
   function get(k, d) { var v = params.get(k); return v === null || v === '' ? d : v; }
   function set(k, v) { if (v === null || v === undefined || v === '') params.delete(k); else params.set(k, v); }
@@ -102,29 +105,123 @@
         }).join('\n') + '</pre>';
     });
   }
+  function groupHtml(g) {
+    var head = '<b class="count">' + g.count + '</b>';
+    if (g.state) head += ' <span class="state">' + esc(g.state) + '</span>';
+    if (g.wait) {
+      var w = g.wait, unit = w.max_minutes === 1 ? ' minute' : ' minutes';
+      head += ' <span class="wait">[' + (w.min_minutes === w.max_minutes ? w.max_minutes : w.min_minutes + '~' + w.max_minutes) + unit + ']</span>';
+    }
+    if (g.locked) head += ' <span class="locked">[locked to thread]</span>';
+    if (g.headline) head += ' in <span class="headline">' + esc(g.headline) + '</span>';
+    var loc = function (f) { return f.file ? esc(f.file) + ':' + f.line : ''; };
+    var created = g.created_by ? '<div class="created">created by <span class="fn">' + esc(g.created_by.function) + '</span>' +
+      (g.created_by.file ? ' at ' + loc(g.created_by) : '') + '</div>' : '';
+    var stack = '<table class="stack"><tbody>' + g.stack.map(function (f) {
+      return '<tr><td class="fn">' + esc(f.function) + '</td><td class="loc">' + loc(f) + '</td></tr>';
+    }).join('') + (g.elided ? '<tr><td class="fn muted">...additional frames elided...</td><td></td></tr>' : '') + '</tbody></table>';
+    return '<div class="group" data-count="' + g.count + '" data-state="' + esc(g.state || '') + '"><div class="ghead">' + head + '</div>' + created + stack + '</div>';
+  }
+  function loadGoroutines() {
+    var q = new URLSearchParams();
+    q.set('d', get('gd', '0'));
+    if (get('gstate', '')) q.set('state', get('gstate', ''));
+    if (get('gmatch', '')) q.set('match', get('gmatch', ''));
+    ['exact_args', 'by_labels', 'hide_runtime'].forEach(function (k, i) {
+      if (get(['gexact', 'glabels', 'ghide'][i], '')) q.set(k, 'true');
+    });
+    return fetchJson('api/goroutines?' + q.toString()).then(function (d) {
+      var s = d.total + ' goroutine' + (d.total === 1 ? '' : 's') + ' in ' + d.groups.length + ' group' + (d.groups.length === 1 ? '' : 's');
+      if (d.total !== d.unfiltered_total) s += ' (of ' + d.unfiltered_total + ' in the dump)';
+      $('headline').textContent = d.format_name + ': ' + s + (d.headlines.length ? ' — ' + d.headlines.join('; ') : '');
+      $('groups').innerHTML = d.groups.map(groupHtml).join('');
+    });
+  }
+  function loadSeries() {
+    return fetchJson('api/series?s=' + encodeURIComponent(get('ss', '0'))).then(function (d) {
+      $('headline').textContent = d.name + ': ' + d.samples + ' readings' + (d.start ? ' from ' + d.start : '') + ', ' + d.charts.length + ' charts';
+      $('charts').innerHTML = d.charts.map(function (c) {
+        return '<div class="chart-box" data-chart="' + esc(c.id) + '" data-points="' + c.points + '"><h3>' + esc(c.title) + '</h3>' + c.svg + '</div>';
+      }).join('');
+    });
+  }
+  function kindOf(view) {
+    return profileViews.indexOf(view) >= 0 ? 'profiles' : view;
+  }
+  function defaultView() {
+    if (meta.profiles.length) return 'top';
+    return meta.goroutines.length ? 'goroutines' : 'series';
+  }
   function render() {
     showError(null);
-    var view = get('view', 'top');
+    var view = get('view', defaultView());
+    if (!meta[kindOf(view)] || !meta[kindOf(view)].length) view = defaultView();
     document.querySelectorAll('.view').forEach(function (v) { v.classList.toggle('active', v.id === 'view-' + view); });
     document.querySelectorAll('nav a').forEach(function (a) { a.classList.toggle('active', a.dataset.view === view); });
+    $('controls').hidden = kindOf(view) !== 'profiles';
     $('download').href = 'api/profile.pb.gz?' + apiQuery();
-    var job = {top: loadTop, flame: loadFlame, peek: loadPeek, source: loadSource}[view] || loadTop;
+    var job = {top: loadTop, flame: loadFlame, peek: loadPeek, source: loadSource, goroutines: loadGoroutines, series: loadSeries}[view];
     document.body.dataset.ready = '0';
     return job().catch(showError).then(function () { document.body.dataset.ready = '1'; });
   }
   function go(changes) { Object.keys(changes).forEach(function (k) { set(k, changes[k]); }); save(); return render(); }
 
-  fetchJson('api/meta').then(function (m) {
-    $('files').textContent = m.files;
-    var si = $('si');
-    si.innerHTML = m.sample_types.map(function (t, i) {
+  function options(list) {
+    return list.map(function (x, i) { return '<option value="' + i + '">' + esc(x.name) + '</option>'; }).join('');
+  }
+  function fillSampleTypes() {
+    var set = meta.profiles[+get('p', '0')] || meta.profiles[0];
+    if (!set) return;
+    $('si').innerHTML = set.sample_types.map(function (t) {
       return '<option value="' + esc(t.kind) + '">' + esc(t.kind) + ' (' + esc(t.unit) + ')</option>';
     }).join('');
-    si.value = get('si', m.sample_types.length ? m.sample_types[m.default_index].kind : '');
+    $('si').value = get('si', set.sample_types.length ? set.sample_types[set.default_index].kind : '');
+  }
+  fetchJson('api/meta').then(function (m) {
+    meta = m;
+    $('files').textContent = m.files;
+    document.querySelectorAll('nav a').forEach(function (a) { a.hidden = !m[a.dataset.kind].length; });
+    [['p', 'profiles'], ['gd', 'goroutines'], ['ss', 'series']].forEach(function (x) {
+      $(x[0]).innerHTML = options(m[x[1]]);
+      $(x[0]).value = get(x[0], '0');
+      $(x[0] + '-wrap').hidden = m[x[1]].length < 2;
+    });
+    fillSampleTypes();
     ['focus', 'ignore', 'hide', 'show'].forEach(function (k) { $(k).value = get(k, ''); });
     $('g').value = get('g', 'functions');
+    $('gstate').value = get('gstate', '');
+    $('gmatch').value = get('gmatch', '');
+    $('gexact').checked = !!get('gexact', '');
+    $('glabels').checked = !!get('glabels', '');
+    $('ghide').checked = !!get('ghide', '');
     render();
   }).catch(showError);
+
+  $('p').addEventListener('change', function () {
+    set('p', $('p').value === '0' ? '' : $('p').value);
+    set('si', ''); set('fn', '');
+    fillSampleTypes();
+    go({});
+  });
+  $('gcontrols').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    go({gstate: $('gstate').value, gmatch: $('gmatch').value, gexact: $('gexact').checked ? '1' : '',
+      glabels: $('glabels').checked ? '1' : '', ghide: $('ghide').checked ? '1' : ''});
+  });
+  $('gd').addEventListener('change', function () { go({gd: $('gd').value === '0' ? '' : $('gd').value}); });
+  $('ss').addEventListener('change', function () { go({ss: $('ss').value === '0' ? '' : $('ss').value}); });
+  // Hover tips on charts: the nearest point of the pointer's x.
+  $('charts').addEventListener('mousemove', function (ev) {
+    var svg = ev.target.closest && ev.target.closest('svg.chart');
+    if (!svg) return;
+    var tip = svg.querySelector('text.tip'), r = svg.getBoundingClientRect();
+    var x = (ev.clientX - r.left) * (svg.viewBox.baseVal.width / r.width), best = null, bd = 1e9;
+    svg.querySelectorAll('circle[data-v]').forEach(function (c) {
+      var d = Math.abs(c.cx.baseVal.value - x);
+      if (d < bd) { bd = d; best = c; }
+    });
+    if (best && tip) tip.textContent = best.getAttribute('data-s') + ' @ ' + best.getAttribute('data-t') + ': ' + best.getAttribute('data-v');
+  });
 
   $('controls').addEventListener('submit', function (ev) {
     ev.preventDefault();

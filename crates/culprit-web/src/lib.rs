@@ -1,10 +1,16 @@
-//! culprit's local web UI. [`router`] gives an axum router that other commands can serve
-//! or nest; every view's numbers are computed on the server from the same prepared profile
-//! as the text reports, and only pruned results go to the page.
+//! culprit's local web UI over profiles, goroutine dumps and metric series.
+//! [`inputs`] recognises what it is given; [`router`] gives an axum router that other
+//! commands can serve or nest. Every view's numbers are computed on the server from the
+//! same code as the text reports, and only pruned results go to the page.
 //!
-//! Routes: `/` (the page), `/api/meta`, `/api/top`, `/api/flame.svg`, `/api/peek`,
-//! `/api/source`, `/api/profile.pb.gz`. Every `/api` route takes the query of [`Query`].
+//! Routes: `/` (the page), `/api/meta` (what is loaded); for profiles `/api/top`,
+//! `/api/flame.svg`, `/api/peek`, `/api/source`, `/api/profile.pb.gz`, which take the
+//! query of [`Query`]; `/api/goroutines` (query [`GoroutineQuery`], the JSON of
+//! `culprit goroutines --format json`); `/api/series?s=N` (charts as data and SVG).
 
+pub mod goroutines;
+pub mod inputs;
+pub mod series;
 pub mod state;
 pub mod views;
 
@@ -17,6 +23,8 @@ use culprit_flame::svg;
 use culprit_flame::units::{percent, value_label};
 use serde_json::json;
 
+pub use goroutines::GoroutineQuery;
+pub use inputs::{Input, InputError, Kind};
 pub use state::{Query, State, View};
 
 const INDEX: &str = include_str!("../assets/index.html");
@@ -49,6 +57,8 @@ pub fn router(state: State) -> Router {
         .route("/api/peek", get(peek))
         .route("/api/source", get(source))
         .route("/api/profile.pb.gz", get(download))
+        .route("/api/goroutines", get(goroutines))
+        .route("/api/series", get(series))
         .with_state(state)
 }
 
@@ -72,12 +82,99 @@ async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
 }
 
 async fn meta(S(st): S<State>) -> Response {
-    let p = st.profile();
+    let profiles: Vec<_> = st
+        .profiles()
+        .iter()
+        .map(|set| {
+            let p = &set.merged;
+            json!({
+                "name": set.name,
+                "sample_types": p.sample_type.iter().map(|t| json!({"kind": t.kind, "unit": t.unit})).collect::<Vec<_>>(),
+                "default_index": p.default_sample_index(),
+                "samples": p.samples.len(),
+            })
+        })
+        .collect();
+    let dumps: Vec<_> = st
+        .dumps()
+        .iter()
+        .map(|d| {
+            json!({
+                "name": d.name,
+                "format": d.snapshot.format.describe(),
+                "goroutines": d.snapshot.total(),
+            })
+        })
+        .collect();
+    let series: Vec<_> = st
+        .series()
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "samples": s.series.samples,
+                "charts": s.series.charts.len(),
+            })
+        })
+        .collect();
     axum::Json(json!({
         "files": st.files(),
-        "sample_types": p.sample_type.iter().map(|t| json!({"kind": t.kind, "unit": t.unit})).collect::<Vec<_>>(),
-        "default_index": p.default_sample_index(),
-        "samples": p.samples.len(),
+        "profiles": profiles,
+        "goroutines": dumps,
+        "series": series,
+    }))
+    .into_response()
+}
+
+async fn goroutines(S(st): S<State>, Q(q): Q<GoroutineQuery>) -> Response {
+    blocking(move || {
+        let idx = q.d.unwrap_or(0);
+        let Some(dump) = st.dumps().get(idx) else {
+            return (
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no goroutine dump number {idx} ({} loaded)",
+                    st.dumps().len()
+                ),
+            )
+                .into_response();
+        };
+        match goroutines::grouped(&dump.snapshot, &q) {
+            Ok(mut v) => {
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("name".into(), dump.name.clone().into());
+                }
+                axum::Json(v).into_response()
+            }
+            Err(e) => bad(e),
+        }
+    })
+    .await
+}
+
+/// The query of `/api/series`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct SeriesQuery {
+    /// Index of the series among those loaded (default 0).
+    #[serde(default)]
+    s: Option<usize>,
+}
+
+async fn series(S(st): S<State>, Q(q): Q<SeriesQuery>) -> Response {
+    let idx = q.s.unwrap_or(0);
+    let Some(named) = st.series().get(idx) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no series number {idx} ({} loaded)", st.series().len()),
+        )
+            .into_response();
+    };
+    let s = &named.series;
+    axum::Json(json!({
+        "name": named.name,
+        "samples": s.samples,
+        "start": s.start,
+        "charts": s.charts.iter().map(series::Chart::json).collect::<Vec<_>>(),
     }))
     .into_response()
 }

@@ -1,12 +1,17 @@
-//! The server's state: the merged profile, and a small cache of prepared views keyed by
-//! the query that shaped them, so switching tabs does not redo the aggregation.
+//! The server's state: the profile sets (each merged, with a small cache of prepared views
+//! keyed by the query that shaped them, so switching tabs does not redo the aggregation),
+//! the goroutine dumps and the series.
 
 use std::sync::{Arc, Mutex};
 
+use culprit_dump::Snapshot;
 use culprit_flame::tree::{FlameTree, Side};
 use culprit_profile::Profile;
 use culprit_profile::transform::{self, Options, Prepared};
 use serde::Deserialize;
+
+use crate::inputs::{Input, Kind};
+use crate::series::Series;
 
 /// Why a view could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -14,11 +19,25 @@ pub enum Error {
     /// A filter or sample index was malformed, or the profiles do not combine.
     #[error("{0}")]
     Transform(#[from] transform::Error),
+    /// Profiles of one set could not be merged.
+    #[error("{files}: {source}")]
+    Merge {
+        /// The files of the set.
+        files: String,
+        /// Why.
+        source: transform::Error,
+    },
+    /// The query named a profile set that is not loaded.
+    #[error("no profile number {0} (profiles loaded: {1})")]
+    NoProfile(usize, usize),
 }
 
 /// The query parameters every view takes; they mirror the report flags of `culprit top`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
 pub struct Query {
+    /// Index of the profile set (default 0).
+    #[serde(default)]
+    pub p: Option<usize>,
     /// Sample type name or index.
     #[serde(default)]
     pub si: Option<String>,
@@ -93,6 +112,30 @@ fn value(p: &Prepared, s: &culprit_profile::Sample) -> i64 {
 
 const CACHE: usize = 4;
 
+/// Profiles served as one: merged, as `go tool pprof` merges several sources.
+pub struct ProfileSet {
+    /// The files merged, comma-separated.
+    pub name: String,
+    /// The merged profile as loaded.
+    pub merged: Profile,
+}
+
+/// A goroutine dump.
+pub struct Dump {
+    /// Its file.
+    pub name: String,
+    /// Its goroutines.
+    pub snapshot: Snapshot,
+}
+
+/// A series of readings.
+pub struct NamedSeries {
+    /// Its file.
+    pub name: String,
+    /// Its charts.
+    pub series: Series,
+}
+
 /// Everything the server holds. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct State {
@@ -100,31 +143,86 @@ pub struct State {
 }
 
 struct Inner {
-    merged: Profile,
+    profiles: Vec<ProfileSet>,
+    dumps: Vec<Dump>,
+    series: Vec<NamedSeries>,
     files: String,
     cache: Mutex<Vec<(Query, Arc<View>)>>,
 }
 
 impl State {
-    /// Merges `profiles` (applying their `drop_frames`) for serving; `files` names them in
-    /// page titles.
-    pub fn new(profiles: Vec<Profile>, files: String) -> Result<Self, Error> {
-        let mut merged = transform::combine(profiles)?;
-        transform::filter::remove_uninteresting(&mut merged).map_err(|e| {
-            transform::Error::BadOption(format!("failed to compile drop_frames regexp: {e}"))
-        })?;
+    /// Prepares `inputs` for serving; `files` names them in page titles. Profiles with
+    /// the same sample types are merged into one set (applying their `drop_frames`), as
+    /// pprof merges the sources it is given; others get a set each.
+    pub fn new(inputs: Vec<Input>, files: String) -> Result<Self, Error> {
+        let mut groups: Vec<(bool, Vec<String>, Vec<Profile>)> = Vec::new();
+        let mut dumps = Vec::new();
+        let mut series = Vec::new();
+        for Input { name, kind, merge } in inputs {
+            match kind {
+                Kind::Profile(p) => {
+                    let sig = signature(&p);
+                    let same = groups.iter_mut().find(|(m, _, ps)| {
+                        merge && *m && ps.first().is_some_and(|f| signature(f) == sig)
+                    });
+                    match same {
+                        Some((_, names, ps)) => {
+                            names.push(name);
+                            ps.push(p);
+                        }
+                        None => groups.push((merge, vec![name], vec![p])),
+                    }
+                }
+                Kind::Goroutines(snapshot) => dumps.push(Dump { name, snapshot }),
+                Kind::Series(s) => series.push(NamedSeries { name, series: s }),
+            }
+        }
+        let profiles = groups
+            .into_iter()
+            .map(|(_, names, ps)| {
+                let name = names.join(", ");
+                let merge = || -> Result<Profile, transform::Error> {
+                    let mut merged = transform::combine(ps)?;
+                    transform::filter::remove_uninteresting(&mut merged).map_err(|e| {
+                        transform::Error::BadOption(format!(
+                            "failed to compile drop_frames regexp: {e}"
+                        ))
+                    })?;
+                    Ok(merged)
+                };
+                match merge() {
+                    Ok(merged) => Ok(ProfileSet { name, merged }),
+                    Err(source) => Err(Error::Merge {
+                        files: name,
+                        source,
+                    }),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             inner: Arc::new(Inner {
-                merged,
+                profiles,
+                dumps,
+                series,
                 files,
                 cache: Mutex::new(Vec::new()),
             }),
         })
     }
 
-    /// The merged profile as loaded.
-    pub fn profile(&self) -> &Profile {
-        &self.inner.merged
+    /// The profile sets.
+    pub fn profiles(&self) -> &[ProfileSet] {
+        &self.inner.profiles
+    }
+
+    /// The goroutine dumps.
+    pub fn dumps(&self) -> &[Dump] {
+        &self.inner.dumps
+    }
+
+    /// The series.
+    pub fn series(&self) -> &[NamedSeries] {
+        &self.inner.series
     }
 
     /// The names of the files served.
@@ -140,7 +238,13 @@ impl State {
         {
             return Ok(v.clone());
         }
-        let prepared = transform::prepare_merged(self.inner.merged.clone(), &key.options()?)?;
+        let idx = key.p.unwrap_or(0);
+        let set = self
+            .inner
+            .profiles
+            .get(idx)
+            .ok_or(Error::NoProfile(idx, self.inner.profiles.len()))?;
+        let prepared = transform::prepare_merged(set.merged.clone(), &key.options()?)?;
         let mut tree = FlameTree::new();
         tree.add_profile(&prepared.profile, Side::Value, |s| value(&prepared, s));
         tree.sort();
@@ -153,4 +257,12 @@ impl State {
         }
         Ok(view)
     }
+}
+
+/// Profiles with equal sample types merge.
+fn signature(p: &Profile) -> Vec<(&str, &str)> {
+    p.sample_type
+        .iter()
+        .map(|t| (t.kind.as_str(), t.unit.as_str()))
+        .collect()
 }

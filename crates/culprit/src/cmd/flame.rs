@@ -21,7 +21,11 @@ pub enum Command {
     Flame(FlameArgs),
     /// List the functions whose share of the total changed most between two profiles.
     Diff(DiffArgs),
-    /// Serve a local web UI on the profiles: top table, flame graph, peek, source.
+    /// Serve a local web UI on profiles (top table, flame graph, peek, source), goroutine
+    /// dumps (grouped as `culprit goroutines` does) and `culprit watch` series (charts).
+    ///
+    /// Each input's kind is recognised from its content; an investigate run directory
+    /// loads everything it holds. Tabs appear only for the kinds loaded.
     Web(WebArgs),
 }
 
@@ -72,9 +76,15 @@ pub struct DiffArgs {
 /// Arguments of `culprit web`.
 #[derive(Args)]
 pub struct WebArgs {
-    /// Profiles to serve (files or URLs); several are merged.
-    #[arg(required = true, value_name = "PROFILE")]
+    /// What to serve, files or URLs, in any mix: pprof profiles (those with the same sample
+    /// types are merged), goroutine dumps (debug=2, debug=1, proto, SIGQUIT/panic
+    /// tracebacks), `culprit watch` series (.jsonl), and `culprit investigate` run
+    /// directories.
+    #[arg(required = true, value_name = "INPUT")]
     pub profiles: Vec<String>,
+    /// Seconds to wait for a URL to answer.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
     /// Address to listen on (default: 127.0.0.1 on a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub bind: String,
@@ -310,13 +320,36 @@ fn diff_json(c: &Changes, st: &culprit_profile::ValueType, n: usize) -> serde_js
     })
 }
 
+/// Reads one input of `culprit web`: a URL's answer, a file or a run directory.
+fn web_input(source: &str, timeout: u64) -> anyhow::Result<Vec<culprit_web::Input>> {
+    if !(source.starts_with("http://") || source.starts_with("https://")) {
+        return Ok(culprit_web::inputs::load_path(std::path::Path::new(
+            source,
+        ))?);
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(timeout)))
+        .build()
+        .into();
+    let mut resp = agent
+        .get(source)
+        .call()
+        .with_context(|| format!("fetching {source}"))?;
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 31)
+        .read_to_vec()
+        .with_context(|| format!("reading {source}"))?;
+    Ok(culprit_web::inputs::classify(source, &body)?)
+}
+
 fn web(a: WebArgs) -> anyhow::Result<()> {
-    let profiles = a
-        .profiles
-        .iter()
-        .map(|p| super::profile::load(p, std::time::Duration::from_secs(60)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let state = culprit_web::State::new(profiles, file_names(&a.profiles))?;
+    let mut inputs = Vec::new();
+    for p in &a.profiles {
+        inputs.extend(web_input(p, a.timeout)?);
+    }
+    let state = culprit_web::State::new(inputs, file_names(&a.profiles))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
