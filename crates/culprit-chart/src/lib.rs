@@ -176,7 +176,8 @@ pub fn line_chart(
         LEFT + 6.0,
         TOP + 10.0
     );
-    for l in lines {
+    // Lines without a point have nothing to name.
+    for (l, _) in lines.iter().zip(&drawn).filter(|(_, p)| !p.is_empty()) {
         let _ = write!(
             s,
             "<span><i style=\"background:{}\"></i>{}</span>",
@@ -215,6 +216,14 @@ mod tests {
         assert_eq!(html.matches("<circle").count(), 3);
         assert!(html.contains("profile window"));
         assert!(svg_part(&html).ends_with("</svg>"));
+        let empty = line("nothing", vec![]);
+        let html = line_chart(
+            "c2",
+            &[line("a", vec![(0.0, 1.0)]), empty],
+            &|v| v.to_string(),
+            None,
+        );
+        assert!(!html.contains("nothing"), "{html}");
     }
 
     #[test]

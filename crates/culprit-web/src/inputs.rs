@@ -36,13 +36,14 @@ pub enum Kind {
 /// Why an input could not be used. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    /// The file could not be read.
-    #[error("{name}: {source}")]
+    /// The file could not be read. (The cause is in the message, not chained, so
+    /// `anyhow`'s `{:#}` does not print it twice.)
+    #[error("{name}: {error}")]
     Io {
         /// The file.
         name: String,
         /// The failure.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file has no bytes.
     #[error("{name}: empty file")]
@@ -70,13 +71,13 @@ pub enum InputError {
         /// Why the profile parser refused it.
         reason: String,
     },
-    /// A run directory could not be read.
-    #[error("{name}: {source}")]
+    /// A run directory could not be read; the failure names the file inside it.
+    #[error("{error}")]
     Run {
         /// The directory.
         name: String,
         /// The failure.
-        source: RunError,
+        error: RunError,
     },
     /// A directory that is not a run directory.
     #[error("{name}: a directory without manifest.json is not a culprit run directory")]
@@ -95,9 +96,9 @@ pub fn load_path(path: &Path) -> Result<Vec<Input>, InputError> {
         }
         return load_run(path);
     }
-    let data = std::fs::read(path).map_err(|source| InputError::Io {
+    let data = std::fs::read(path).map_err(|error| InputError::Io {
         name: name.clone(),
-        source,
+        error,
     })?;
     classify(&name, &data)
 }
@@ -168,9 +169,9 @@ pub fn watch_samples(name: &str, data: &[u8]) -> Result<Vec<Sample>, InputError>
 /// the goroutine profile), and the load, process and Go runtime readings as one series.
 pub fn load_run(dir: &Path) -> Result<Vec<Input>, InputError> {
     let run_name = dir.display().to_string();
-    let run = RunData::load(dir).map_err(|source| InputError::Run {
+    let run = RunData::load(dir).map_err(|error| InputError::Run {
         name: run_name.clone(),
-        source,
+        error,
     })?;
     let base = dir
         .file_name()
