@@ -75,6 +75,9 @@ pub struct DiffArgs {
 
 /// Arguments of `culprit web`.
 #[derive(Args)]
+#[command(
+    after_help = "Examples:\n  culprit web cpu.pb.gz heap.pb.gz\n  culprit web goroutines.txt series.jsonl\n  culprit web runs/20261123T014208\n  culprit web http://127.0.0.1:6060/debug/pprof/goroutine?debug=2"
+)]
 pub struct WebArgs {
     /// What to serve, files or URLs, in any mix: pprof profiles (those with the same sample
     /// types are merged), goroutine dumps (debug=2, debug=1, proto, SIGQUIT/panic
