@@ -2,10 +2,10 @@
 //! that starts at zero. Shared by the run report pages and the web UI, so a series looks
 //! the same wherever it is shown.
 //!
-//! The SVG carries what pages and tests read back: `svg.chart[data-points]` (points drawn in
-//! all), one `polyline.series[data-series][data-n]` per line and one `circle[data-s][data-t]
-//! [data-v]` per point (series, seconds, formatted value) for hover tips, and an empty
-//! `text.tip` for the page to fill. A `div.legend` follows the SVG.
+//! The SVG carries what pages and tests read back: `svg.chart[data-points]` (points drawn
+//! in all), one `polyline.series[data-series][data-n]` per line and one `circle[data-s]
+//! [data-t][data-v]` per point (series, seconds with one decimal, formatted value) for
+//! hover tips, and an empty `text.tip` for the page to fill. A `div.legend` follows.
 //!
 //! ```
 //! use culprit_chart::{Line, line_chart};
@@ -161,11 +161,10 @@ pub fn line_chart(
         for &(x, y) in pts {
             let _ = write!(
                 s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"1.6\" fill=\"{}\" data-s=\"{name}\" data-t=\"{}\" data-v=\"{}\"/>",
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"1.6\" fill=\"{}\" data-s=\"{name}\" data-t=\"{x:.1}\" data-v=\"{}\"/>",
                 sx(x),
                 sy(y),
                 l.color,
-                time_label(x, span),
                 esc(&fmt(y))
             );
         }

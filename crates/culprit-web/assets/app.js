@@ -118,7 +118,8 @@
     var created = g.created_by ? '<div class="created">created by <span class="fn">' + esc(g.created_by.function) + '</span>' +
       (g.created_by.file ? ' at ' + loc(g.created_by) : '') + '</div>' : '';
     var stack = '<table class="stack"><tbody>' + g.stack.map(function (f) {
-      return '<tr><td class="fn">' + esc(f.function) + '</td><td class="loc">' + loc(f) + '</td></tr>';
+      return '<tr><td class="fn"><a class="gfn" title="show only goroutines with this function" data-fn="' + esc(f.function) + '">' +
+        esc(f.function) + '</a></td><td class="loc">' + loc(f) + '</td></tr>';
     }).join('') + (g.elided ? '<tr><td class="fn muted">...additional frames elided...</td><td></td></tr>' : '') + '</tbody></table>';
     return '<div class="group" data-count="' + g.count + '" data-state="' + esc(g.state || '') + '"><div class="ghead">' + head + '</div>' + created + stack + '</div>';
   }
@@ -208,6 +209,14 @@
     go({gstate: $('gstate').value, gmatch: $('gmatch').value, gexact: $('gexact').checked ? '1' : '',
       glabels: $('glabels').checked ? '1' : '', ghide: $('ghide').checked ? '1' : ''});
   });
+  // A function in a stack filters to the goroutines that have it, as --match would.
+  $('groups').addEventListener('click', function (ev) {
+    var a = ev.target.closest && ev.target.closest('a.gfn');
+    if (!a) return;
+    var re = '^' + a.dataset.fn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$';
+    $('gmatch').value = re;
+    go({gmatch: re});
+  });
   $('gd').addEventListener('change', function () { go({gd: $('gd').value === '0' ? '' : $('gd').value}); });
   $('ss').addEventListener('change', function () { go({ss: $('ss').value === '0' ? '' : $('ss').value}); });
   // Hover tips on charts: the nearest point of the pointer's x.
@@ -220,7 +229,7 @@
       var d = Math.abs(c.cx.baseVal.value - x);
       if (d < bd) { bd = d; best = c; }
     });
-    if (best && tip) tip.textContent = best.getAttribute('data-s') + ' @ ' + best.getAttribute('data-t') + ': ' + best.getAttribute('data-v');
+    if (best && tip) tip.textContent = best.getAttribute('data-s') + ' @ ' + best.getAttribute('data-t') + 's: ' + best.getAttribute('data-v');
   });
 
   $('controls').addEventListener('submit', function (ev) {

@@ -102,9 +102,20 @@ impl Chart {
         self
     }
 
-    /// Points over all lines.
+    /// Readings over all lines.
     pub fn points(&self) -> usize {
         self.lines.iter().map(|l| l.points.len()).sum()
+    }
+
+    /// The lines as drawn: at most [`MAX_DRAWN`] points each.
+    pub fn drawn(&self) -> Vec<Line> {
+        self.lines
+            .iter()
+            .map(|l| Line {
+                points: envelope(&l.points, MAX_DRAWN),
+                ..l.clone()
+            })
+            .collect()
     }
 
     /// The chart as inline SVG (plus its legend).
@@ -112,23 +123,53 @@ impl Chart {
         let unit = self.unit;
         line_chart(
             &format!("chart-{}", self.id),
-            &self.lines,
+            &self.drawn(),
             &|v| unit.label(v),
             self.window,
         )
     }
 
-    /// The chart's data and drawing for the API.
+    /// The chart's data (as drawn) and drawing for the API.
     pub fn json(&self) -> Value {
+        let drawn = self.drawn();
         json!({
             "id": self.id,
             "title": self.title,
             "unit": self.unit.name(),
-            "points": self.points(),
-            "lines": self.lines.iter().map(|l| json!({"name": l.name, "points": l.points})).collect::<Vec<_>>(),
+            "readings": self.points(),
+            "points": drawn.iter().map(|l| l.points.len()).sum::<usize>(),
+            "lines": drawn.iter().map(|l| json!({"name": l.name, "points": l.points})).collect::<Vec<_>>(),
             "svg": self.svg(),
         })
     }
+}
+
+/// Points drawn per line at most: a day of one-second readings would otherwise make
+/// every chart tens of megabytes of SVG.
+pub const MAX_DRAWN: usize = 1200;
+
+/// `points` reduced to at most `max`: consecutive runs become their lowest and highest
+/// point, in time order, so spikes and dips survive the reduction.
+pub fn envelope(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    if points.len() <= max || max < 2 {
+        return points.to_vec();
+    }
+    let per = points.len().div_ceil(max / 2);
+    let mut out = Vec::with_capacity(max);
+    for run in points.chunks(per) {
+        let lo = run.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+        let hi = run.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+        if let (Some(&lo), Some(&hi)) = (lo, hi) {
+            if lo.0 == hi.0 {
+                out.push(lo);
+            } else if lo.0 < hi.0 {
+                out.extend([lo, hi]);
+            } else {
+                out.extend([hi, lo]);
+            }
+        }
+    }
+    out
 }
 
 /// A set of charts over one time range.
@@ -344,6 +385,18 @@ pub fn from_run(run: &RunData) -> Series {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn envelope_keeps_spikes_and_bounds_points() {
+        let pts: Vec<(f64, f64)> = (0..10_000)
+            .map(|i| (i as f64, if i == 4321 { 99.0 } else { (i % 7) as f64 }))
+            .collect();
+        let e = envelope(&pts, 1000);
+        assert!(e.len() <= 1000, "{}", e.len());
+        assert!(e.contains(&(4321.0, 99.0)));
+        assert!(e.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(envelope(&pts[..10], 1000), &pts[..10]);
+    }
 
     #[test]
     fn labels_read_like_the_cli() {

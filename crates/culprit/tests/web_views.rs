@@ -150,6 +150,19 @@ fn web_groups_a_goroutine_dump_and_charts_watch_series_in_chromium() {
     b.click("#gapply");
     b.wait_for("document.body.dataset.ready === '1' && document.getElementById('error').textContent.includes('match')");
 
+    // Clicking a function in a stack keeps the goroutines that have it.
+    b.eval("document.getElementById('gmatch').value = ''");
+    b.click("#gapply");
+    b.wait_for("document.body.dataset.ready === '1' && document.querySelectorAll('#groups .group').length === 16");
+    b.eval("[...document.querySelectorAll('#groups a.gfn')].find(a => a.dataset.fn === 'main.consumer').id = 'consumer'");
+    b.click("#consumer");
+    b.wait_for("document.body.dataset.ready === '1' && document.querySelectorAll('#groups .group').length === 1");
+    assert_eq!(drawn_counts(&mut b), [20]);
+    assert_eq!(
+        b.eval("new URLSearchParams(location.search).get('gmatch')"),
+        json!("^main\\.consumer$")
+    );
+
     // The series of the real `culprit watch -- sleep 1`: one point per reading.
     b.click("nav a[data-view=series]");
     b.wait_for(
