@@ -162,6 +162,19 @@ pub fn build(
     kept: Option<&[bool]>,
     drop_negative: bool,
 ) -> Graph {
+    build_with(index, prep, kept, drop_negative, true)
+}
+
+/// [`build`], leaving the edges out unless `with_edges`: the untrimmed graph of a large
+/// profile has millions of distinct edges, and when trimming drops nodes they are never
+/// looked at, so counting them would only cost cache misses.
+fn build_with(
+    index: &NodeIndex,
+    prep: &Prepared,
+    kept: Option<&[bool]>,
+    drop_negative: bool,
+    with_edges: bool,
+) -> Graph {
     let n = index.len();
     let mut flat = vec![0i64; n];
     let mut flat_div = vec![0i64; n];
@@ -200,7 +213,8 @@ pub fn build(
                     cum[ix] = cum[ix].wrapping_add(w);
                     cum_div[ix] = cum_div[ix].wrapping_add(dw);
                 }
-                if let Some(p) = parent
+                if with_edges
+                    && let Some(p) = parent
                     && p != node
                 {
                     let key = (u64::from(p) << 32) | u64::from(node);
@@ -303,27 +317,29 @@ pub struct Trimmed {
 
 /// pprof's `newTrimmedGraph` for the text reports.
 pub fn trimmed(index: &NodeIndex, prep: &Prepared, o: &TrimOptions) -> Trimmed {
-    let mut g = build(index, prep, None, o.drop_negative);
+    // Node values decide which nodes stay; edges are counted only for the graph that is
+    // kept.
+    let mut g = build_with(index, prep, None, o.drop_negative, false);
     let total = g.flat_sum();
     let node_cutoff = ((total as f64 * o.node_fraction) as i64).wrapping_abs();
     let edge_cutoff = ((total as f64 * o.edge_fraction) as i64).wrapping_abs();
     let mut dropped_nodes = 0;
-    if node_cutoff > 0 {
-        let kept_nodes: Vec<NodeId> = g
-            .nodes
-            .iter()
-            .filter(|n| n.cum.wrapping_abs() >= node_cutoff)
-            .map(|n| n.id)
-            .collect();
-        if kept_nodes.len() != g.nodes.len() {
-            dropped_nodes = g.nodes.len() - kept_nodes.len();
-            g = build(
-                index,
-                prep,
-                Some(&mask(index.len(), &kept_nodes)),
-                o.drop_negative,
-            );
-        }
+    let kept_nodes: Vec<NodeId> = g
+        .nodes
+        .iter()
+        .filter(|n| node_cutoff == 0 || n.cum.wrapping_abs() >= node_cutoff)
+        .map(|n| n.id)
+        .collect();
+    if kept_nodes.len() != g.nodes.len() {
+        dropped_nodes = g.nodes.len() - kept_nodes.len();
+        g = build(
+            index,
+            prep,
+            Some(&mask(index.len(), &kept_nodes)),
+            o.drop_negative,
+        );
+    } else {
+        g = build(index, prep, None, o.drop_negative);
     }
     let orig_count = g.nodes.len();
     g.sort(index, o.cum_sort);
