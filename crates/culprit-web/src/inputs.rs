@@ -71,6 +71,12 @@ pub enum InputError {
         /// Why the profile parser refused it.
         reason: String,
     },
+    /// A race detector report: its goroutines are the racing accesses, nothing to group.
+    #[error("{name}: a race detector report, not a goroutine dump: nothing to show")]
+    RaceReport {
+        /// The file.
+        name: String,
+    },
     /// A run directory could not be read; the failure names the file inside it.
     #[error("{error}")]
     Run {
@@ -134,10 +140,15 @@ pub fn classify(name: &str, data: &[u8]) -> Result<Vec<Input>, InputError> {
         let samples = watch_samples(name, data)?;
         return Ok(vec![input(Kind::Series(series::from_watch(&samples)))]);
     }
-    if let Ok(snap) = culprit_dump::parse(data)
-        && !snap.tasks.is_empty()
-    {
-        return Ok(vec![input(Kind::Goroutines(snap))]);
+    if let Ok(snap) = culprit_dump::parse(data) {
+        if snap.format == culprit_dump::Format::RaceReport {
+            return Err(InputError::RaceReport {
+                name: name.to_owned(),
+            });
+        }
+        if !snap.tasks.is_empty() {
+            return Ok(vec![input(Kind::Goroutines(snap))]);
+        }
     }
     Ok(vec![input(Kind::Profile(profile(name, data)?))])
 }

@@ -200,6 +200,12 @@ fn bad_inputs_name_the_file_and_the_problem() {
         )),
         "{msg}"
     );
+    let race = culprit_testkit::testdata().join("goroutines/race/race-stderr.txt");
+    let msg = inputs::load_path(&race).err().expect("race").to_string();
+    assert!(
+        msg.ends_with("a race detector report, not a goroutine dump: nothing to show"),
+        "{msg}"
+    );
     let empty = dir.join("empty.txt");
     std::fs::write(&empty, "\n").expect("write");
     let msg = inputs::load_path(&empty).err().expect("empty").to_string();
