@@ -22,8 +22,17 @@ pub fn is_gzip(data: &[u8]) -> bool {
 
 /// Inflates a gzip stream (possibly several members) up to [`MAX_DECOMPRESSED`] bytes.
 pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, ParseError> {
-    let mut out = Vec::with_capacity(data.len().saturating_mul(4));
-    let mut reader = flate2::read::MultiGzDecoder::new(data).take(MAX_DECOMPRESSED + 1);
+    inflate(data, data.len().saturating_mul(4))
+}
+
+/// [`gunzip`] reading the compressed stream from `r`.
+pub fn gunzip_reader(r: impl Read) -> Result<Vec<u8>, ParseError> {
+    inflate(r, 0)
+}
+
+fn inflate(r: impl Read, capacity: usize) -> Result<Vec<u8>, ParseError> {
+    let mut out = Vec::with_capacity(capacity);
+    let mut reader = flate2::read::MultiGzDecoder::new(r).take(MAX_DECOMPRESSED + 1);
     reader
         .read_to_end(&mut out)
         .map_err(|e| ParseError::Gzip(e.to_string()))?;

@@ -7,6 +7,9 @@ pub enum ParseError {
     /// The input had no bytes.
     #[error("empty input")]
     Empty,
+    /// The input could not be read.
+    #[error("reading: {0}")]
+    Read(String),
     /// The gzip stream was corrupt or truncated.
     #[error("decompressing gzip: {0}")]
     Gzip(String),

@@ -1,5 +1,5 @@
 //! Runs `culprit top`'s pipeline on each profile given, printing how long each stage took
-//! (read, parse, prepare, report) to stderr and the report to stdout: for finding which
+//! (read and parse, prepare, report) to stderr and the report to stdout: for finding which
 //! stage a slow `top` spends its time in.
 //!
 //! `cargo run --release -p culprit-report --example top_time -- FILE...`
@@ -11,11 +11,7 @@ use culprit_profile::transform::{self, Options};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in std::env::args().skip(1) {
         let t = Instant::now();
-        let bytes = std::fs::read(&path)?;
-        let read = t.elapsed();
-        let t = Instant::now();
-        let p = culprit_profile::parse(&bytes)?;
-        drop(bytes);
+        let p = culprit_profile::parse_reader(std::fs::File::open(&path)?)?;
         let parse = t.elapsed();
         let t = Instant::now();
         let prep = transform::prepare(vec![p], Vec::new(), &Options::default())?;
@@ -25,8 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let report = t.elapsed();
         print!("{out}");
         eprintln!(
-            "{path}: read {:.3}s parse {:.3}s prepare {:.3}s top {:.3}s",
-            read.as_secs_f64(),
+            "{path}: read+parse {:.3}s prepare {:.3}s top {:.3}s",
             parse.as_secs_f64(),
             prepare.as_secs_f64(),
             report.as_secs_f64()

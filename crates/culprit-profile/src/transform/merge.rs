@@ -233,9 +233,24 @@ pub fn merge(mut srcs: Vec<Profile>) -> Result<Profile, Error> {
             m.map_mapping(&mut out, src, 0, &first);
         }
         let samples = std::mem::take(&mut src.samples);
-        for s in samples {
-            if s.values.iter().any(|&v| v != 0) {
-                m.map_sample(&mut out, src, s);
+        if out.samples.is_empty() {
+            // The first source is compacted in place, so its samples are never held twice.
+            out.samples = samples;
+            let mut merged = 0;
+            for i in 0..out.samples.len() {
+                let s = std::mem::take(&mut out.samples[i]);
+                if s.values.iter().any(|&v| v != 0) && m.map_sample(&mut out, src, s, merged) {
+                    merged += 1;
+                }
+            }
+            out.samples.truncate(merged);
+            out.samples.shrink_to_fit();
+        } else {
+            for s in samples {
+                if s.values.iter().any(|&v| v != 0) {
+                    let end = out.samples.len();
+                    m.map_sample(&mut out, src, s, end);
+                }
             }
         }
     }
@@ -467,7 +482,9 @@ impl Merger {
         id
     }
 
-    fn map_sample(&mut self, out: &mut Profile, src: &Profile, mut s: Sample) {
+    /// Adds `s` to the sample it equals, or stores it at `out.samples[slot]` (every
+    /// merged sample is below `slot`; `slot` may be the end) and returns true.
+    fn map_sample(&mut self, out: &mut Profile, src: &Profile, mut s: Sample, slot: usize) -> bool {
         let mut locs = std::mem::take(&mut self.locs_buf);
         locs.clear();
         for &l in &s.locations {
@@ -492,16 +509,20 @@ impl Merger {
             let o = &samples[i as usize];
             o.locations == locs && o.labels == s.labels && o.num_labels == s.num_labels
         });
+        let added = found.is_none();
         if let Some(&i) = found {
             let o = &mut samples[i as usize];
             for (a, b) in o.values.iter_mut().zip(&s.values) {
                 *a = a.wrapping_add(*b);
             }
         } else {
-            let i = samples.len() as u32;
+            let i = slot as u32;
             s.locations.clear();
             s.locations.extend_from_slice(&locs);
-            samples.push(s);
+            match samples.get_mut(slot) {
+                Some(o) => *o = s,
+                None => samples.push(s),
+            }
             let hasher = &self.hasher;
             self.samples.insert_unique(hash, i, |&j| {
                 let o = &samples[j as usize];
@@ -518,6 +539,7 @@ impl Merger {
             });
         }
         self.locs_buf = locs;
+        added
     }
 }
 

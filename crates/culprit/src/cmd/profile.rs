@@ -295,7 +295,10 @@ pub fn load(source: &str, timeout: Duration) -> anyhow::Result<Profile> {
             .with_context(|| format!("reading {source}"))?;
         buf
     } else {
-        std::fs::read(source).with_context(|| format!("reading {source}"))?
+        // Streamed, so a gzipped file is not held compressed while it is decoded.
+        let file = std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
+        return culprit_profile::parse_reader(file)
+            .with_context(|| format!("parsing profile {source}"));
     };
     culprit_profile::parse(&data).with_context(|| format!("parsing profile {source}"))
 }
