@@ -117,11 +117,21 @@
     var loc = function (f) { return f.file ? esc(f.file) + ':' + f.line : ''; };
     var created = g.created_by ? '<div class="created">created by <span class="fn">' + esc(g.created_by.function) + '</span>' +
       (g.created_by.file ? ' at ' + loc(g.created_by) : '') + '</div>' : '';
+    // Ids, names and labels as the CLI's text view lists them.
+    var extra = '';
+    if (g.ids.length) {
+      var ids = g.ids.slice(0, 12).join(' ') + (g.ids.length > 12 ? ' and ' + (g.ids.length - 12) + ' more' : '');
+      extra += '<div class="created ids">ids: ' + ids + '</div>';
+    }
+    if (g.names.length) extra += '<div class="created">names: ' + esc(g.names.join(', ')) + '</div>';
+    g.labels.forEach(function (set) {
+      extra += '<div class="created labels">labels: ' + esc(Object.keys(set).map(function (k) { return k + '=' + set[k]; }).join(' ')) + '</div>';
+    });
     var stack = '<table class="stack"><tbody>' + g.stack.map(function (f) {
       return '<tr><td class="fn"><a class="gfn" title="show only goroutines with this function" data-fn="' + esc(f.function) + '">' +
         esc(f.function) + '</a></td><td class="loc">' + loc(f) + '</td></tr>';
     }).join('') + (g.elided ? '<tr><td class="fn muted">...additional frames elided...</td><td></td></tr>' : '') + '</tbody></table>';
-    return '<div class="group" data-count="' + g.count + '" data-state="' + esc(g.state || '') + '"><div class="ghead">' + head + '</div>' + created + stack + '</div>';
+    return '<div class="group" data-count="' + g.count + '" data-state="' + esc(g.state || '') + '"><div class="ghead">' + head + '</div>' + created + extra + stack + '</div>';
   }
   function loadGoroutines() {
     var q = new URLSearchParams();

@@ -108,6 +108,12 @@ fn web_groups_a_goroutine_dump_and_charts_watch_series_in_chromium() {
             .is_some_and(|c| c.starts_with("created by main.startMutexWaiters at ")),
         "{created}"
     );
+    let ids = b.eval("document.querySelector('#groups .group .ids').textContent");
+    assert!(
+        ids.as_str()
+            .is_some_and(|t| t.starts_with("ids: ") && t.ends_with(" and 38 more")),
+        "{ids}"
+    );
     let loc = b.eval("document.querySelector('#groups .group table.stack td.loc').textContent");
     assert!(
         loc.as_str().is_some_and(|l| l.contains(".go:")),

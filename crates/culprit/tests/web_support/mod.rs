@@ -31,10 +31,13 @@ pub struct Browser {
 impl Browser {
     /// Starts Chromium (path from `require_tool`) with a fresh profile directory.
     pub fn launch(chromium: &Path, width: u32, height: u32) -> Browser {
+        // One profile directory per browser: two Chromiums on one directory make the
+        // second hand its page to the first and exit.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
             "culprit-chromium-{}-{}",
             std::process::id(),
-            Instant::now().elapsed().as_nanos()
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("profile dir");
         let mut child = Command::new(chromium)
