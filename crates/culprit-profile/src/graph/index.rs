@@ -1,7 +1,10 @@
 //! Naming frames: one [`NodeInfo`] per distinct (function, file, line, address, object)
 //! at the profile's granularity, and each location's frames as node ids.
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use super::NodeId;
 use crate::{LocIdx, Profile};
@@ -113,9 +116,12 @@ pub struct NodeIndex {
 impl NodeIndex {
     /// Indexes the frames of `p` (pprof's `CreateNodes` without object names).
     pub fn new(p: &Profile) -> Self {
-        let mut map: FxHashMap<NodeInfo, NodeId> = FxHashMap::default();
+        // Frames by content, as indices into `infos`, so each is stored once.
+        let mut table: HashTable<NodeId> = HashTable::with_capacity(p.locations.len());
+        let hasher = FxBuildHasher;
         let mut idx = NodeIndex::default();
-        let mut file_cache: FxHashMap<u32, String> = FxHashMap::default();
+        let mut files: Vec<Option<String>> = vec![None; p.functions.len()];
+        idx.loc_start.reserve_exact(p.locations.len() + 1);
         for loc in &p.locations {
             idx.loc_start.push(idx.loc_nodes.len() as u32);
             let objfile = p
@@ -123,11 +129,19 @@ impl NodeIndex {
                 .map(|m| m.file.as_str())
                 .unwrap_or("");
             let mut push = |info: NodeInfo, idx: &mut NodeIndex| {
-                let id = *map.entry(info).or_insert_with_key(|info| {
-                    idx.names.push(info.printable_name());
-                    idx.infos.push(info.clone());
-                    (idx.infos.len() - 1) as NodeId
-                });
+                let hash = hasher.hash_one(&info);
+                let infos = &idx.infos;
+                let id = match table.find(hash, |&i| infos[i as usize] == info) {
+                    Some(&id) => id,
+                    None => {
+                        let id = idx.infos.len() as NodeId;
+                        idx.names.push(info.printable_name());
+                        idx.infos.push(info);
+                        let infos = &idx.infos;
+                        table.insert_unique(hash, id, |&i| hasher.hash_one(&infos[i as usize]));
+                        id
+                    }
+                };
                 idx.loc_nodes.push(id);
             };
             if loc.lines.is_empty() {
@@ -160,9 +174,8 @@ impl NodeIndex {
                 let file = if func.filename.is_empty() {
                     String::new()
                 } else {
-                    file_cache
-                        .entry(fi)
-                        .or_insert_with(|| clean_path(&func.filename))
+                    files[fi as usize]
+                        .get_or_insert_with(|| clean_path(&func.filename))
                         .clone()
                 };
                 let mut info = NodeInfo {

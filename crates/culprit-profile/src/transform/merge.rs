@@ -10,7 +10,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::Error;
 use super::units;
-use crate::{Function, Line, Location, Mapping, NumLabel, Profile, Sample, Str, ValueType};
+use crate::{Function, Location, Mapping, NumLabel, Profile, Sample, Str, ValueType};
 
 /// Reduces every profile to the sample types all of them share, in the first profile's order.
 /// Profiles whose sample types already line up are left alone.
@@ -230,7 +230,7 @@ pub fn merge(mut srcs: Vec<Profile>) -> Result<Profile, Error> {
             && let Some(first) = src.mappings.first()
         {
             let first = first.clone();
-            m.map_mapping(&mut out, src, 0, &first);
+            m.map_mapping(&mut out, 0, &first);
         }
         let samples = std::mem::take(&mut src.samples);
         if out.samples.is_empty() {
@@ -306,30 +306,16 @@ struct MappingKey {
     build_id_or_file: String,
 }
 
-#[derive(Hash, PartialEq, Eq)]
-struct LocationKey {
-    addr: u64,
-    mapping_id: u64,
-    lines: Vec<(u64, i64)>,
-    is_folded: bool,
-}
-
-#[derive(Hash, PartialEq, Eq)]
-struct FunctionKey {
-    start_line: i64,
-    name: String,
-    system_name: String,
-    filename: String,
-}
-
 struct Merger {
     // Per-source tables, indexed by the source's own indices.
     loc_by_src: Vec<Option<u32>>,
     func_by_src: Vec<Option<u32>>,
     map_by_src: Vec<Option<(u32, i64)>>,
     mappings: FxHashMap<MappingKey, u32>,
-    locations: FxHashMap<LocationKey, u32>,
-    functions: FxHashMap<FunctionKey, u32>,
+    // Merged locations and functions by content, as indices into the output profile:
+    // looked up without building a key, so a source's entries are moved, never copied.
+    locations: HashTable<u32>,
+    functions: HashTable<u32>,
     samples: HashTable<u32>,
     hasher: FxBuildHasher,
     locs_buf: Vec<u32>,
@@ -342,8 +328,8 @@ impl Merger {
             func_by_src: Vec::new(),
             map_by_src: Vec::new(),
             mappings: FxHashMap::default(),
-            locations: FxHashMap::with_capacity_and_hasher(first.locations.len(), FxBuildHasher),
-            functions: FxHashMap::with_capacity_and_hasher(first.functions.len(), FxBuildHasher),
+            locations: HashTable::with_capacity(first.locations.len()),
+            functions: HashTable::with_capacity(first.functions.len()),
             samples: HashTable::with_capacity(first.samples.len()),
             hasher: FxBuildHasher,
             locs_buf: Vec::new(),
@@ -356,13 +342,7 @@ impl Merger {
         self.map_by_src = vec![None; src.mappings.len()];
     }
 
-    fn map_mapping(
-        &mut self,
-        out: &mut Profile,
-        _src: &Profile,
-        idx: usize,
-        m: &Mapping,
-    ) -> (u32, i64) {
+    fn map_mapping(&mut self, out: &mut Profile, idx: usize, m: &Mapping) -> (u32, i64) {
         if let Some(Some(mi)) = self.map_by_src.get(idx) {
             return *mi;
         }
@@ -397,86 +377,76 @@ impl Merger {
         mi
     }
 
-    fn map_function(&mut self, out: &mut Profile, src: &Profile, idx: u32) -> u32 {
+    fn map_function(&mut self, out: &mut Profile, src: &mut Profile, idx: u32) -> u32 {
         if let Some(Some(f)) = self.func_by_src.get(idx as usize) {
             return *f;
         }
-        let f = &src.functions[idx as usize];
-        let key = FunctionKey {
-            start_line: f.start_line,
-            name: f.name.clone(),
-            system_name: f.system_name.clone(),
-            filename: f.filename.clone(),
+        // Each source function is mapped once (the cache above), so it can be moved out.
+        let f = std::mem::take(&mut src.functions[idx as usize]);
+        let hash = self.hasher.hash_one(function_key(&f));
+        let funcs = &mut out.functions;
+        let id = match self.functions.find(hash, |&i| {
+            function_key(&funcs[i as usize]) == function_key(&f)
+        }) {
+            Some(&i) => i,
+            None => {
+                let i = funcs.len() as u32;
+                funcs.push(Function {
+                    id: u64::from(i) + 1,
+                    ..f
+                });
+                let hasher = &self.hasher;
+                self.functions.insert_unique(hash, i, |&j| {
+                    hasher.hash_one(function_key(&funcs[j as usize]))
+                });
+                i
+            }
         };
-        let id = *self.functions.entry(key).or_insert_with(|| {
-            let id = out.functions.len() as u32;
-            out.functions.push(Function {
-                id: u64::from(id) + 1,
-                ..f.clone()
-            });
-            id
-        });
         self.func_by_src[idx as usize] = Some(id);
         id
     }
 
-    fn map_location(&mut self, out: &mut Profile, src: &Profile, idx: u32) -> u32 {
+    fn map_location(&mut self, out: &mut Profile, src: &mut Profile, idx: u32) -> u32 {
         if let Some(Some(l)) = self.loc_by_src.get(idx as usize) {
             return *l;
         }
-        let l = &src.locations[idx as usize];
+        // Each source location is mapped once, so it can be moved out.
+        let mut l = std::mem::take(&mut src.locations[idx as usize]);
         let (mapping, offset) = match l.mapping {
-            Some(mi) => {
-                let m = src.mappings[mi as usize].clone();
-                let (id, off) = self.map_mapping(out, src, mi as usize, &m);
-                (Some(id), off)
-            }
+            Some(mi) => match self.map_by_src.get(mi as usize) {
+                Some(Some((id, off))) => (Some(*id), *off),
+                _ => {
+                    let m = src.mappings[mi as usize].clone();
+                    let (id, off) = self.map_mapping(out, mi as usize, &m);
+                    (Some(id), off)
+                }
+            },
             None => (None, 0),
         };
-        let address = (l.address as i64).wrapping_add(offset) as u64;
-        let lines: Vec<Line> = l
-            .lines
-            .iter()
-            .map(|ln| Line {
-                function: ln.function.map(|f| self.map_function(out, src, f)),
-                line: ln.line,
-                column: ln.column,
+        l.address = (l.address as i64).wrapping_add(offset) as u64;
+        l.mapping = mapping;
+        for ln in &mut l.lines {
+            ln.function = ln.function.map(|f| self.map_function(out, src, f));
+        }
+        let hash = location_hash(&self.hasher, out, &l);
+        let found = self
+            .locations
+            .find(hash, |&i| {
+                same_location(out, &out.locations[i as usize], &l)
             })
-            .collect();
-        let (key_addr, mapping_id) = match mapping {
-            Some(m) => {
-                let mm = &out.mappings[m as usize];
-                (address.wrapping_sub(mm.memory_start), mm.id)
+            .copied();
+        let id = match found {
+            Some(existing) => existing,
+            None => {
+                let id = out.locations.len() as u32;
+                l.id = u64::from(id) + 1;
+                out.locations.push(l);
+                let (hasher, out) = (&self.hasher, &*out);
+                self.locations.insert_unique(hash, id, |&j| {
+                    location_hash(hasher, out, &out.locations[j as usize])
+                });
+                id
             }
-            None => (address, 0),
-        };
-        let key = LocationKey {
-            addr: key_addr,
-            mapping_id,
-            lines: lines
-                .iter()
-                .map(|ln| {
-                    (
-                        ln.function.map_or(0, |f| out.functions[f as usize].id),
-                        ln.line,
-                    )
-                })
-                .collect(),
-            is_folded: l.is_folded,
-        };
-        let id = if let Some(&existing) = self.locations.get(&key) {
-            existing
-        } else {
-            let id = out.locations.len() as u32;
-            out.locations.push(Location {
-                id: u64::from(id) + 1,
-                mapping,
-                address,
-                lines,
-                is_folded: l.is_folded,
-            });
-            self.locations.insert(key, id);
-            id
         };
         self.loc_by_src[idx as usize] = Some(id);
         id
@@ -484,7 +454,13 @@ impl Merger {
 
     /// Adds `s` to the sample it equals, or stores it at `out.samples[slot]` (every
     /// merged sample is below `slot`; `slot` may be the end) and returns true.
-    fn map_sample(&mut self, out: &mut Profile, src: &Profile, mut s: Sample, slot: usize) -> bool {
+    fn map_sample(
+        &mut self,
+        out: &mut Profile,
+        src: &mut Profile,
+        mut s: Sample,
+        slot: usize,
+    ) -> bool {
         let mut locs = std::mem::take(&mut self.locs_buf);
         locs.clear();
         for &l in &s.locations {
@@ -541,6 +517,47 @@ impl Merger {
         self.locs_buf = locs;
         added
     }
+}
+
+/// What makes two functions one when merging, as pprof's `functionKey`.
+fn function_key(f: &Function) -> (i64, &str, &str, &str) {
+    (f.start_line, &f.name, &f.system_name, &f.filename)
+}
+
+/// A location's address relative to its mapping, part of pprof's `locationKey`.
+fn key_address(out: &Profile, l: &Location) -> u64 {
+    match l.mapping.and_then(|m| out.mappings.get(m as usize)) {
+        Some(m) => l.address.wrapping_sub(m.memory_start),
+        None => l.address,
+    }
+}
+
+/// Hash of what makes two merged locations one, as pprof's `locationKey`: the address
+/// relative to its mapping, the mapping, the lines' functions and numbers (not columns),
+/// and folding. Function and mapping indices stand for their ids (index + 1 when merged).
+fn location_hash(hasher: &FxBuildHasher, out: &Profile, l: &Location) -> u64 {
+    let mut h = hasher.build_hasher();
+    key_address(out, l).hash(&mut h);
+    l.mapping.hash(&mut h);
+    l.is_folded.hash(&mut h);
+    l.lines.len().hash(&mut h);
+    for ln in &l.lines {
+        ln.function.hash(&mut h);
+        ln.line.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Whether two locations have the same [`location_hash`] key.
+fn same_location(out: &Profile, a: &Location, b: &Location) -> bool {
+    key_address(out, a) == key_address(out, b)
+        && a.mapping == b.mapping
+        && a.is_folded == b.is_folded
+        && a.lines.len() == b.lines.len()
+        && a.lines
+            .iter()
+            .zip(&b.lines)
+            .all(|(x, y)| x.function == y.function && x.line == y.line)
 }
 
 fn hash_num_label(n: &NumLabel, h: &mut impl Hasher) {
