@@ -97,7 +97,14 @@ pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
     let mut functions: Vec<RawFunction> = Vec::new();
     let mut comments: Vec<i64> = Vec::new();
     let (mut drop_frames, mut keep_frames, mut default_type, mut doc_url) = (0, 0, 0, 0);
-    let mut n_samples = 0usize;
+    // Tables are sized from a count of the fields present, so none grows by doubling.
+    let counts = count_fields(data);
+    strings.reserve_exact(counts[6]);
+    mappings.reserve_exact(counts[3]);
+    locations.reserve_exact(counts[4]);
+    lines.reserve(counts[4]);
+    functions.reserve_exact(counts[5]);
+    let n_samples = counts[2];
 
     let mut r = Reader::new(data, 0);
     while !r.is_empty() {
@@ -107,7 +114,6 @@ pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
             1 => sample_types.push(value_type(expect_len(&mut r, wt, at)?)?),
             2 => {
                 expect_len(&mut r, wt, at)?;
-                n_samples += 1;
             }
             3 => mappings.push(mapping(expect_len(&mut r, wt, at)?)?),
             4 => locations.push(location(expect_len(&mut r, wt, at)?, &mut lines)?),
@@ -281,6 +287,24 @@ pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
         p.samples.push(smp);
     }
     Ok(p)
+}
+
+/// How many top-level fields of each number up to 6 (sample, mapping, location, function,
+/// string) the message holds, up to the first malformed field: errors are the decoding
+/// pass's to report, at the offset it reaches them.
+fn count_fields(data: &[u8]) -> [usize; 7] {
+    let mut counts = [0usize; 7];
+    let mut r = Reader::new(data, 0);
+    while !r.is_empty() {
+        let Ok((field, wt)) = r.key() else { break };
+        if r.skip(wt).is_err() {
+            break;
+        }
+        if let Some(c) = counts.get_mut(field as usize) {
+            *c += 1;
+        }
+    }
+    counts
 }
 
 fn expect_len<'a>(r: &mut Reader<'a>, wt: u8, at: usize) -> Result<Reader<'a>, ParseError> {

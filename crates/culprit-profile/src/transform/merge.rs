@@ -223,6 +223,11 @@ pub fn merge(mut srcs: Vec<Profile>) -> Result<Profile, Error> {
         check_compatible(&srcs[0], s)?;
     }
     let mut out = combine_headers(&srcs);
+    if let [src] = &srcs[..] {
+        // A single source keeps at most its own tables; exact sizes leave no slack.
+        out.functions.reserve_exact(src.functions.len());
+        out.locations.reserve_exact(src.locations.len());
+    }
     let mut m = Merger::new(&srcs[0]);
     for src in &mut srcs {
         m.begin(src);
