@@ -80,7 +80,7 @@ impl Options {
 /// are printed in.
 struct Report<'a> {
     prep: &'a Prepared,
-    index: NodeIndex,
+    index: NodeIndex<'a>,
     opts: Options,
     output_unit: String,
 }

@@ -1,6 +1,7 @@
 //! Naming frames: one [`NodeInfo`] per distinct (function, file, line, address, object)
 //! at the profile's granularity, and each location's frames as node ids.
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -9,46 +10,52 @@ use rustc_hash::FxBuildHasher;
 use super::NodeId;
 use crate::{LocIdx, Profile};
 
-/// What tells one graph node from another, as pprof's `graph.NodeInfo`.
+/// What tells one graph node from another, as pprof's `graph.NodeInfo`. Strings borrow
+/// from the profile (a large profile has a node per function), except cleaned file names
+/// that cleaning changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct NodeInfo {
+pub struct NodeInfo<'a> {
     /// Function name.
-    pub name: String,
+    pub name: &'a str,
     /// System (mangled) name; kept empty, as pprof's text reports do.
-    pub orig_name: String,
+    pub orig_name: &'a str,
     /// Instruction address (0 unless at address granularity).
     pub address: u64,
     /// Cleaned source file name.
-    pub file: String,
+    pub file: Cow<'a, str>,
     /// Function start line (only for frames without a function name).
     pub start_line: i64,
     /// Source line (0 unless at line granularity).
     pub lineno: i64,
     /// Mapping file (only for frames without a function name).
-    pub objfile: String,
+    pub objfile: &'a str,
 }
 
-impl NodeInfo {
+impl<'a> NodeInfo<'a> {
     /// pprof's `PrintableName`: address, name, and `file:line`, file or `[object]`.
-    pub fn printable_name(&self) -> String {
+    pub fn printable_name(&self) -> Cow<'a, str> {
+        if self.address == 0 && self.lineno == 0 && self.file.is_empty() && !self.name.is_empty() {
+            // Function granularity, the default: the name alone, borrowed.
+            return Cow::Borrowed(self.name);
+        }
         let mut parts: Vec<String> = Vec::with_capacity(3);
         if self.address != 0 {
             parts.push(format!("{:016x}", self.address));
         }
         if !self.name.is_empty() {
-            parts.push(self.name.clone());
+            parts.push(self.name.to_string());
         }
         if self.lineno != 0 {
             parts.push(format!("{}:{}", self.file, self.lineno));
         } else if !self.file.is_empty() {
-            parts.push(self.file.clone());
+            parts.push(self.file.to_string());
         } else if !self.name.is_empty() {
         } else if !self.objfile.is_empty() {
-            parts.push(format!("[{}]", base_name(&self.objfile)));
+            parts.push(format!("[{}]", base_name(self.objfile)));
         } else {
             parts.push("<unknown>".to_string());
         }
-        parts.join(" ")
+        Cow::Owned(parts.join(" "))
     }
 
     /// Go's `fmt.Sprint` of the struct, pprof's last-resort tie breaker.
@@ -106,21 +113,21 @@ pub fn clean_path(path: &str) -> String {
 /// Every distinct frame of a profile, with its printable name, and each location's frames
 /// (innermost inlined callee first) as node ids.
 #[derive(Clone, Debug, Default)]
-pub struct NodeIndex {
-    infos: Vec<NodeInfo>,
-    names: Vec<String>,
+pub struct NodeIndex<'a> {
+    infos: Vec<NodeInfo<'a>>,
+    names: Vec<Cow<'a, str>>,
     loc_start: Vec<u32>,
     loc_nodes: Vec<NodeId>,
 }
 
-impl NodeIndex {
+impl<'a> NodeIndex<'a> {
     /// Indexes the frames of `p` (pprof's `CreateNodes` without object names).
-    pub fn new(p: &Profile) -> Self {
+    pub fn new(p: &'a Profile) -> Self {
         // Frames by content, as indices into `infos`, so each is stored once.
         let mut table: HashTable<NodeId> = HashTable::with_capacity(p.locations.len());
         let hasher = FxBuildHasher;
         let mut idx = NodeIndex::default();
-        let mut files: Vec<Option<String>> = vec![None; p.functions.len()];
+        let mut files: Vec<Option<Cow<'a, str>>> = vec![None; p.functions.len()];
         idx.loc_start.reserve_exact(p.locations.len() + 1);
         for loc in &p.locations {
             idx.loc_start.push(idx.loc_nodes.len() as u32);
@@ -128,7 +135,7 @@ impl NodeIndex {
                 .location_mapping(loc)
                 .map(|m| m.file.as_str())
                 .unwrap_or("");
-            let mut push = |info: NodeInfo, idx: &mut NodeIndex| {
+            let mut push = |info: NodeInfo<'a>, idx: &mut NodeIndex<'a>| {
                 let hash = hasher.hash_one(&info);
                 let infos = &idx.infos;
                 let id = match table.find(hash, |&i| infos[i as usize] == info) {
@@ -148,7 +155,7 @@ impl NodeIndex {
                 push(
                     NodeInfo {
                         address: loc.address,
-                        objfile: objfile.to_string(),
+                        objfile,
                         ..NodeInfo::default()
                     },
                     &mut idx,
@@ -163,7 +170,7 @@ impl NodeIndex {
                     push(
                         NodeInfo {
                             address: loc.address,
-                            objfile: objfile.to_string(),
+                            objfile,
                             ..NodeInfo::default()
                         },
                         &mut idx,
@@ -172,21 +179,28 @@ impl NodeIndex {
                 };
                 let (fi, func) = f;
                 let file = if func.filename.is_empty() {
-                    String::new()
+                    Cow::Borrowed("")
                 } else {
                     files[fi as usize]
-                        .get_or_insert_with(|| clean_path(&func.filename))
+                        .get_or_insert_with(|| {
+                            let clean = clean_path(&func.filename);
+                            if clean == func.filename {
+                                Cow::Borrowed(func.filename.as_str())
+                            } else {
+                                Cow::Owned(clean)
+                            }
+                        })
                         .clone()
                 };
                 let mut info = NodeInfo {
-                    name: func.name.clone(),
+                    name: &func.name,
                     address: loc.address,
                     lineno: line.line,
                     file,
                     ..NodeInfo::default()
                 };
                 if info.name.is_empty() {
-                    info.objfile = objfile.to_string();
+                    info.objfile = objfile;
                     info.start_line = func.start_line;
                 }
                 push(info, &mut idx);
@@ -207,7 +221,7 @@ impl NodeIndex {
     }
 
     /// The frame of a node.
-    pub fn info(&self, id: NodeId) -> &NodeInfo {
+    pub fn info(&self, id: NodeId) -> &NodeInfo<'a> {
         &self.infos[id as usize]
     }
 
