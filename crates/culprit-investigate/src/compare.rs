@@ -144,18 +144,36 @@ fn mean(x: &[f64]) -> f64 {
     }
 }
 
-fn per_request(s: &Stacks, requests: f64, scale: f64) -> Vec<(String, f64)> {
+/// Per-request cum of every function, and whether it is on the spine (nearly every
+/// stack: thread start, `main`, the server loop).
+fn per_request(s: &Stacks, requests: f64, scale: f64) -> Vec<(String, f64, bool)> {
+    let spine = s.total as f64 * SPINE_SHARE;
     s.functions()
         .into_iter()
-        .map(|f| (f.name, f.cum as f64 * scale / requests.max(1.0)))
+        .map(|f| {
+            let on_spine = f.cum as f64 >= spine;
+            (f.name, f.cum as f64 * scale / requests.max(1.0), on_spine)
+        })
         .collect()
 }
 
-fn func_changes(a: &[(String, f64)], b: &[(String, f64)], n: usize) -> Vec<FuncChange> {
-    let mut names: Vec<&String> = a.iter().chain(b.iter()).map(|(k, _)| k).collect();
+/// Share of all samples above which a function is part of the spine.
+const SPINE_SHARE: f64 = 0.9;
+
+fn func_changes(a: &[(String, f64, bool)], b: &[(String, f64, bool)], n: usize) -> Vec<FuncChange> {
+    // Spine frames shrink exactly as much as the total and say nothing of where it went.
+    let spine_or_absent =
+        |v: &[(String, f64, bool)], k: &str| v.iter().find(|(n, _, _)| n == k).is_none_or(|x| x.2);
+    let mut names: Vec<&String> = a
+        .iter()
+        .chain(b.iter())
+        .map(|(k, _, _)| k)
+        .filter(|k| !(spine_or_absent(a, k) && spine_or_absent(b, k)))
+        .collect();
     names.sort();
     names.dedup();
-    let get = |v: &[(String, f64)], k: &str| v.iter().find(|(n, _)| n == k).map_or(0.0, |x| x.1);
+    let get =
+        |v: &[(String, f64, bool)], k: &str| v.iter().find(|(n, _, _)| n == k).map_or(0.0, |x| x.1);
     let mut out: Vec<FuncChange> = names
         .into_iter()
         .map(|k| FuncChange {
@@ -205,16 +223,27 @@ pub fn compare(a: &RunData, b: &RunData, fa: &[Finding], fb: &[Finding]) -> Comp
     let reqs = |r: &RunData| r.load_in_window().map_or(0.0, |l| l.requests as f64);
     let (ra, rb) = (reqs(a), reqs(b));
     let mut cpu_changes = Vec::new();
+    // The process tree's CPU comes from the kernel's accounting of every thread; a
+    // sampled profile undercounts threads that run less than one sampling period.
+    let process_cpu = a.process_cpu_in_window().zip(b.process_cpu_in_window());
+    if let Some((ca, cb)) = process_cpu
+        && ra > 0.0
+        && rb > 0.0
+    {
+        changes.push(Change::new("CPU per request", "s", ca / ra, cb / rb, None));
+    }
     if let (Some(pa), Some(pb)) = (&a.cpu, &b.cpu) {
         let (sa, sb) = (Stacks::new(pa, Some("cpu")), Stacks::new(pb, Some("cpu")));
         if ra > 0.0 && rb > 0.0 {
-            changes.push(Change::new(
-                "CPU per request",
-                "s",
-                sa.total as f64 / 1e9 / ra,
-                sb.total as f64 / 1e9 / rb,
-                None,
-            ));
+            if process_cpu.is_none() {
+                changes.push(Change::new(
+                    "CPU per request",
+                    "s",
+                    sa.total as f64 / 1e9 / ra,
+                    sb.total as f64 / 1e9 / rb,
+                    None,
+                ));
+            }
             cpu_changes =
                 func_changes(&per_request(&sa, ra, 1e-9), &per_request(&sb, rb, 1e-9), 12);
         }

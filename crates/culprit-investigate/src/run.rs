@@ -320,6 +320,23 @@ impl RunData {
         })
     }
 
+    /// CPU seconds the watched process tree used over the profile window, from its
+    /// per-second readings (kernel accounting, unlike a sampled profile); `None` without
+    /// two readings in the window.
+    pub fn process_cpu_in_window(&self) -> Option<f64> {
+        let (a, b) = self.window();
+        let (mut cpu, mut covered) = (0.0, 0.0);
+        for pair in self.process.windows(2) {
+            let [p, q] = pair else { continue };
+            if p.t >= a && q.t <= b + 1e-9 {
+                cpu += q.cpu_cores * (q.t - p.t);
+                covered += q.t - p.t;
+            }
+        }
+        // Readings cover most of the window; scale their rate to all of it.
+        (covered > 0.0).then(|| cpu / covered * (b - a))
+    }
+
     /// Load figures summed over the profile window.
     pub fn load_in_window(&self) -> Option<LoadSummary> {
         let (a, b) = self.window();

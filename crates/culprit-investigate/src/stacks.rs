@@ -1,7 +1,7 @@
 //! A profile seen as function-name stacks with one chosen value: the view every findings
 //! rule reads (shares of a total, flat/cum per function, the dominant call path).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use culprit_profile::Profile;
 
@@ -12,6 +12,9 @@ pub struct Stacks {
     pub samples: Vec<(Vec<String>, i64)>,
     /// Sum of the values.
     pub total: i64,
+    /// Bare function names (no path, as DWARF's line tables name inlined functions) whose
+    /// source file is the program's own: the name alone would pass for a C or std helper.
+    pub own_bare: HashSet<String>,
 }
 
 /// Flat and cumulative value of one function.
@@ -43,6 +46,41 @@ fn location_names(p: &Profile, loc: u32) -> Vec<String> {
     }
 }
 
+/// Functions of `p` with a bare name and a source file outside toolchains and
+/// dependency caches.
+fn own_bare_functions(p: &Profile) -> HashSet<String> {
+    p.functions
+        .iter()
+        .filter(|f| {
+            let base = f.name.split('<').next().unwrap_or(&f.name);
+            !base.contains("::") && !base.contains('.') && is_own_file(&f.filename)
+        })
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+/// Whether a source path belongs to the program rather than a toolchain (Rust's
+/// `/rustc/<hash>/library`, Go's GOROOT, C headers, glibc's build tree) or a dependency
+/// cache (cargo registry and git checkouts, Go's module cache).
+pub fn is_own_file(path: &str) -> bool {
+    const LIBRARY: &[&str] = &[
+        "/rustc/",
+        "/.cargo/registry/",
+        "/.cargo/git/",
+        "/.rustup/",
+        "/usr/include/",
+        "/usr/lib/go",
+        "/usr/local/go/",
+        "/go/pkg/mod/",
+        "sysdeps/",
+        "/nptl/",
+    ];
+    !path.is_empty()
+        && !path.starts_with("./")
+        && !path.starts_with("../")
+        && !LIBRARY.iter().any(|l| path.contains(l))
+}
+
 /// Frames serving culprit's own requests (profiles from pprof, runtime stats from expvar
 /// every second): that work is culprit's doing, not the service's, and must never be
 /// named as its culprit.
@@ -59,7 +97,10 @@ impl Stacks {
         let idx = kind
             .and_then(|k| p.sample_type_index(k))
             .unwrap_or_else(|| p.default_sample_index());
-        let mut out = Stacks::default();
+        let mut out = Stacks {
+            own_bare: own_bare_functions(p),
+            ..Stacks::default()
+        };
         for s in &p.samples {
             let v = s.values.get(idx).copied().unwrap_or(0);
             if v == 0 {
@@ -77,6 +118,12 @@ impl Stacks {
             out.samples.push((frames, v));
         }
         out
+    }
+
+    /// Whether `name` is library code: [`is_library_frame`], except for bare names whose
+    /// source file is the program's own.
+    pub fn is_library(&self, name: &str) -> bool {
+        is_library_frame(name) && !self.own_bare.contains(name)
     }
 
     /// Fraction of the total in samples where some frame satisfies `pred`.
@@ -295,5 +342,43 @@ mod tests {
             "<F as core::str::pattern::MultiCharEq>::matches"
         ));
         assert!(is_library_frame("next"));
+    }
+
+    #[test]
+    fn bare_names_from_the_programs_own_files_are_not_library() {
+        use culprit_profile::{Function, Line, Location, Sample};
+        let mut p = Profile::default();
+        for (name, file) in [
+            ("parse_route", "/src/svc/src/routes.rs"),
+            ("next_match", "/rustc/17067e9/library/core/src/str/pattern.rs"),
+            ("memcpy", ""),
+        ] {
+            let id = p.functions.len() as u32;
+            p.functions.push(Function {
+                name: name.into(),
+                filename: file.into(),
+                ..Function::default()
+            });
+            p.locations.push(Location {
+                lines: vec![Line {
+                    function: Some(id),
+                    line: 1,
+                    ..Line::default()
+                }],
+                ..Location::default()
+            });
+        }
+        p.samples.push(Sample {
+            locations: vec![1, 0, 2],
+            values: vec![1],
+            ..Sample::default()
+        });
+        let s = Stacks::new(&p, None);
+        assert!(!s.is_library("parse_route"));
+        assert!(s.is_library("next_match"));
+        assert!(s.is_library("memcpy"));
+        assert!(is_own_file("crates/svc/src/main.rs"));
+        assert!(!is_own_file("/root/.cargo/registry/src/index/serde-1.0/src/de.rs"));
+        assert!(!is_own_file("/usr/lib/go-1.19/src/net/http/server.go"));
     }
 }

@@ -84,23 +84,73 @@ fn lines_of(sym: Symbolized<'_>) -> Vec<SymLine> {
 impl Symbolize for BlazeSymbolizer {
     fn symbolize(&mut self, mapping: &SeenMapping, addrs: &[u64]) -> Vec<Vec<SymLine>> {
         let entry = &mapping.entry;
-        let results = if entry.path == KERNEL_PATH {
+        let unresolved = || vec![Vec::new(); addrs.len()];
+        if entry.path == KERNEL_PATH {
             let src = Source::Kernel(Kernel::default());
-            self.inner.symbolize(&src, Input::AbsAddr(addrs))
-        } else if entry.is_file() {
-            let offsets: Vec<u64> = addrs
-                .iter()
-                .map(|a| a.wrapping_sub(entry.start).wrapping_add(entry.offset))
-                .collect();
-            let src = Source::Elf(Elf::new(&entry.path));
-            self.inner.symbolize(&src, Input::FileOffset(&offsets))
-        } else {
-            return vec![Vec::new(); addrs.len()];
+            return match self.inner.symbolize(&src, Input::AbsAddr(addrs)) {
+                Ok(syms) => syms.into_iter().map(lines_of).collect(),
+                Err(_) => unresolved(),
+            };
+        }
+        if !entry.is_file() {
+            return unresolved();
+        }
+        let offsets: Vec<u64> = addrs
+            .iter()
+            .map(|a| a.wrapping_sub(entry.start).wrapping_add(entry.offset))
+            .collect();
+        let src = Source::Elf(Elf::new(&entry.path));
+        let mut lines: Vec<Vec<SymLine>> =
+            match self.inner.symbolize(&src, Input::FileOffset(&offsets)) {
+                Ok(syms) => syms.into_iter().map(lines_of).collect(),
+                // No symbols at all (file gone, unreadable): keep bare addresses.
+                Err(_) => return unresolved(),
+            };
+        self.qualify_outer_names(&entry.path, &offsets, &mut lines);
+        lines
+    }
+}
+
+impl BlazeSymbolizer {
+    /// Replaces bare DWARF names of the outermost (real, not inlined) function with the
+    /// ELF symbol's qualified name. Binaries built with `debug = "line-tables-only"` carry
+    /// only `DW_AT_name` (`parse`), while the symbol table still says `demo::Config::parse`.
+    fn qualify_outer_names(&self, path: &str, offsets: &[u64], lines: &mut [Vec<SymLine>]) {
+        let bare: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.last().is_some_and(|f| is_bare(&f.function)))
+            .map(|(i, _)| i)
+            .collect();
+        if bare.is_empty() {
+            return;
+        }
+        let wanted: Vec<u64> = bare
+            .iter()
+            .filter_map(|&i| offsets.get(i).copied())
+            .collect();
+        let mut src = Elf::new(path);
+        src.debug_syms = false;
+        let Ok(syms) = self
+            .inner
+            .symbolize(&Source::Elf(src), Input::FileOffset(&wanted))
+        else {
+            return;
         };
-        match results {
-            Ok(syms) => syms.into_iter().map(lines_of).collect(),
-            // No symbols at all (file gone, unreadable): keep bare addresses.
-            Err(_) => vec![Vec::new(); addrs.len()],
+        for (&i, sym) in bare.iter().zip(syms) {
+            let Symbolized::Sym(sym) = sym else {
+                continue;
+            };
+            if let Some(outer) = lines.get_mut(i).and_then(|l| l.last_mut())
+                && sym.name.contains("::")
+            {
+                outer.function = sym.name.to_string();
+            }
         }
     }
+}
+
+/// A name without a Rust or C++ path, ignoring generic arguments.
+fn is_bare(name: &str) -> bool {
+    !name.split('<').next().unwrap_or(name).contains("::")
 }

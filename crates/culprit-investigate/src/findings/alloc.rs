@@ -1,7 +1,7 @@
 //! Rules about allocation: one constructor churning the heap, and GC pressure in general.
 
 use super::{Evidence, Finding, Inputs, gc_share, malloc_share, pct};
-use crate::stacks::{Stacks, is_library_frame};
+use crate::stacks::Stacks;
 use crate::units;
 
 /// Whether a function name reads like a constructor (`NewWriter`, `newFoo`, `Foo::new`).
@@ -24,7 +24,7 @@ pub(super) fn allocation_churn(cpu: Option<&Stacks>, inputs: &Inputs<'_>) -> Opt
         .take_while(|(f, _)| !f.starts_with("runtime."))
         .collect();
     let deepest = path.last()?.clone();
-    let own_idx = path.iter().rposition(|(f, _)| !is_library_frame(f));
+    let own_idx = path.iter().rposition(|(f, _)| !allocs.is_library(f));
     // Name the constructor: the deepest constructor-like frame on the path, else the deepest.
     let ctor_idx = path
         .iter()

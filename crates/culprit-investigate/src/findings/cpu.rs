@@ -1,7 +1,7 @@
 //! Rules that read the CPU profile: TLS/certificate churn, stack growth, one hot path.
 
 use super::{Evidence, Finding, Inputs, own_caller, pct};
-use crate::stacks::{Stacks, is_library_frame};
+use crate::stacks::Stacks;
 
 fn is_handshake(f: &str) -> bool {
     const HS: &[&str] = &[
@@ -156,7 +156,7 @@ pub(super) fn hot_path(
     let (own, cum) = path
         .iter()
         .rev()
-        .find(|(f, _)| !is_library_frame(f))
+        .find(|(f, _)| !cpu.is_library(f))
         .cloned()?;
     if already_named.contains(&deepest) || already_named.contains(&own) {
         return None;
@@ -172,6 +172,7 @@ pub(super) fn hot_path(
     let sub = Stacks {
         total: under.iter().map(|(_, v)| v).sum(),
         samples: under,
+        own_bare: cpu.own_bare.clone(),
     };
     let mut evidence = vec![Evidence::new(&format!("CPU under {own}"), share, "%")];
     // A hot path in a mostly idle process is not what makes it slow: weigh by how busy

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Evidence, Finding, Inputs, pct};
-use crate::stacks::{Stacks, is_library_frame};
+use crate::stacks::Stacks;
 
 fn is_lock_wait(f: &str) -> bool {
     matches!(
@@ -33,12 +33,12 @@ fn is_idle(frames: &[String]) -> bool {
 }
 
 /// The program's frame that asked for the lock (first own frame above the lock call).
-fn lock_site(frames: &[String]) -> Option<&str> {
+fn lock_site<'a>(stacks: &Stacks, frames: &'a [String]) -> Option<&'a str> {
     let pos = frames.iter().rposition(|f| is_lock_wait(f))?;
     frames
         .iter()
         .skip(pos + 1)
-        .find(|f| !is_library_frame(f))
+        .find(|f| !stacks.is_library(f))
         .or_else(|| frames.get(pos + 1))
         .map(String::as_str)
 }
@@ -66,7 +66,7 @@ pub(super) fn lock_contention(inputs: &Inputs<'_>) -> Option<Finding> {
                 continue;
             }
             busy += v;
-            if let (Some(site), Some(lf)) = (lock_site(frames), lock_fn(frames)) {
+            if let (Some(site), Some(lf)) = (lock_site(&s, frames), lock_fn(frames)) {
                 *waiting
                     .entry((site.to_string(), lf.to_string()))
                     .or_default() += v;

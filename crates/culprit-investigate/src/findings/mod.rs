@@ -161,10 +161,7 @@ fn own_caller(stacks: &Stacks, pred: impl Fn(&str) -> bool) -> Option<String> {
     let mut map: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
     for (frames, v) in &stacks.samples {
         if let Some(pos) = frames.iter().rposition(|f| pred(f))
-            && let Some(own) = frames
-                .iter()
-                .skip(pos + 1)
-                .find(|f| !crate::stacks::is_library_frame(f))
+            && let Some(own) = frames.iter().skip(pos + 1).find(|f| !stacks.is_library(f))
         {
             *map.entry(own).or_default() += v;
         }

@@ -1,7 +1,6 @@
 //! Self-contained HTML pages (inline CSS, JS and SVG; they open offline): the run report
 //! and the comparison of two runs.
 
-pub mod chart;
 pub mod compare;
 pub mod report;
 
@@ -54,21 +53,7 @@ document.querySelectorAll('svg.chart').forEach(function(svg){
 });
 "#;
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use culprit_chart::esc;
 
 /// Wraps a body into a whole page.
 pub fn page(title: &str, header_meta: &str, body: &str) -> String {

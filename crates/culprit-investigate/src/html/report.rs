@@ -3,11 +3,11 @@
 
 use std::fmt::Write;
 
-use super::chart::{Line, line_chart};
 use super::{esc, findings_section, flame, page, top_table};
 use crate::findings::Finding;
 use crate::run::RunData;
 use crate::units;
+use culprit_chart::{Line, line_chart};
 
 /// Renders the whole report page for `run` with its `findings`.
 pub fn render(run: &RunData, findings: &[Finding]) -> String {

@@ -382,6 +382,9 @@ fn watch_process(
     out
 }
 
+/// Sampling rate of native CPU profiles (1 ms of a thread's CPU per sample).
+const NATIVE_HZ: u64 = 1000;
+
 /// Profiles `pid` natively over the plan's window and writes `cpu.pb.gz`.
 fn native_window(
     pid: u32,
@@ -397,7 +400,13 @@ fn native_window(
     };
     sleep_until(plan.start);
     let start = clock.elapsed().as_secs_f64();
-    let recorder = culprit_probe::Recorder::attach(pid, &culprit_probe::RecordOptions::default())
+    // cpu-clock periods run per thread: at 99 Hz a thread-per-connection service whose
+    // threads each use under 10 ms of CPU in the window yields no sample at all.
+    let opts = culprit_probe::RecordOptions {
+        frequency_hz: NATIVE_HZ,
+        ..Default::default()
+    };
+    let recorder = culprit_probe::Recorder::attach(pid, &opts)
         .with_context(|| format!("attaching the sampler to process {pid}"))?;
     sleep_until(plan.start + plan.window);
     // The window ends when sampling stops; symbolizing afterwards is not part of it.
