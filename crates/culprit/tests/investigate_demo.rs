@@ -46,9 +46,22 @@ fn investigate_starts_a_command_and_profiles_it_natively() {
     let port = culprit_testkit::free_port().to_string();
     let url = format!("http://127.0.0.1:{port}/route/api/v1/items/7");
     let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
-        .args(["investigate", &url, "--rate", "40", "--duration", "6s", "-o"])
+        .args([
+            "investigate",
+            &url,
+            "--rate",
+            "40",
+            "--duration",
+            "6s",
+            "-o",
+        ])
         .arg(&dir)
-        .args(["--", env!("CARGO_BIN_EXE_culprit"), "demo-service", "--port"])
+        .args([
+            "--",
+            env!("CARGO_BIN_EXE_culprit"),
+            "demo-service",
+            "--port",
+        ])
         .arg(&port)
         .output()
         .expect("run culprit investigate");
@@ -64,11 +77,16 @@ fn investigate_starts_a_command_and_profiles_it_natively() {
     let findings = read("findings.json");
     assert_eq!(findings[0]["kind"], "hot-path", "{findings:#}");
     assert!(
-        findings[0]["functions"].to_string().contains("Config::parse"),
+        findings[0]["functions"]
+            .to_string()
+            .contains("Config::parse"),
         "{findings:#}"
     );
     let manifest = read("manifest.json");
-    assert_eq!(manifest["target"]["command"][1], "demo-service", "{manifest:#}");
+    assert_eq!(
+        manifest["target"]["command"][1], "demo-service",
+        "{manifest:#}"
+    );
     let cpu = manifest["artifacts"]
         .as_array()
         .expect("artifacts")
