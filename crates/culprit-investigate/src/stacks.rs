@@ -350,7 +350,10 @@ mod tests {
         let mut p = Profile::default();
         for (name, file) in [
             ("parse_route", "/src/svc/src/routes.rs"),
-            ("next_match", "/rustc/17067e9/library/core/src/str/pattern.rs"),
+            (
+                "next_match",
+                "/rustc/17067e9/library/core/src/str/pattern.rs",
+            ),
             ("memcpy", ""),
         ] {
             let id = p.functions.len() as u32;
@@ -378,7 +381,9 @@ mod tests {
         assert!(s.is_library("next_match"));
         assert!(s.is_library("memcpy"));
         assert!(is_own_file("crates/svc/src/main.rs"));
-        assert!(!is_own_file("/root/.cargo/registry/src/index/serde-1.0/src/de.rs"));
+        assert!(!is_own_file(
+            "/root/.cargo/registry/src/index/serde-1.0/src/de.rs"
+        ));
         assert!(!is_own_file("/usr/lib/go-1.19/src/net/http/server.go"));
     }
 }
