@@ -132,10 +132,24 @@ fn bad_profile_names_the_line() {
 /// build, which is all Debian's coz 0.2.2 reads).
 #[test]
 fn workers_bottleneck_ranks_first_like_coz() {
+    ranks_first_like_coz("workers.c", &["5000", "1500000"]);
+}
+
+/// A producer-consumer pipeline over bounded queues: the slow middle stage ranks first,
+/// though the other stages run as often; their time is spent waiting on the queues.
+#[test]
+fn pipeline_slow_stage_ranks_first_like_coz() {
+    ranks_first_like_coz("pipeline.c", &["6000", "400000"]);
+}
+
+/// Profiles `testbed/causal/SOURCE ARGS` with culprit and with coz; both must rank the
+/// line marked `/* SLOW_LINE */` first.
+fn ranks_first_like_coz(source: &str, args: &[&str]) {
     let _cpu = exclusive();
-    let src = workspace_root().join("testbed/causal/workers.c");
-    let dir = scratch("workers");
-    let exe5 = dir.join("workers5");
+    let src = workspace_root().join("testbed/causal").join(source);
+    let name = source.trim_end_matches(".c");
+    let dir = scratch(name);
+    let exe5 = dir.join(format!("{name}5"));
     if !gcc(&src, &exe5, &["-gdwarf-5"]) {
         return;
     }
@@ -146,7 +160,7 @@ fn workers_bottleneck_ranks_first_like_coz() {
         .arg(&prof)
         .arg("--")
         .arg(&exe5)
-        .args(["5000", "1500000"])
+        .args(args)
         .status()
         .expect("culprit causal");
     assert!(st.success());
@@ -159,7 +173,7 @@ fn workers_bottleneck_ranks_first_like_coz() {
     let Some(coz) = require_tool("coz") else {
         return;
     };
-    let exe4 = dir.join("workers4");
+    let exe4 = dir.join(format!("{name}4"));
     gcc(&src, &exe4, &["-gdwarf-4", "-gno-variable-location-views"]);
     let coz_prof = dir.join("coz.coz");
     let st = Command::new(coz)
@@ -167,7 +181,7 @@ fn workers_bottleneck_ranks_first_like_coz() {
         .arg(&coz_prof)
         .arg("---")
         .arg(&exe4)
-        .args(["5000", "1500000"])
+        .args(args)
         .status()
         .expect("coz run");
     assert!(st.success());
