@@ -5,12 +5,15 @@
 # both print the same report.
 #
 # Usage: bench/profile-top.sh   (env: CULPRIT_BENCH_CACHE for the generated profile,
-#                                CARGO_TARGET_DIR as usual, RUNS=3 repetitions, best kept)
+#                                CARGO_TARGET_DIR as usual, RUNS=3 repetitions, best kept;
+#                                PEER_RUNS=$RUNS for pprof, which takes minutes per run on
+#                                the generated profile)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 cache=${CULPRIT_BENCH_CACHE:-$target/bench-cache}
 runs=${RUNS:-3}
+peer_runs=${PEER_RUNS:-$runs}
 mkdir -p "$cache"
 
 cargo build --release -q -p culprit --manifest-path "$root/Cargo.toml"
@@ -27,11 +30,11 @@ export TZ=UTC PPROF_BINARY_PATH=/nonexistent PPROF_TOOLS=/nonexistent
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# best wall time (s) and the peak RSS (kB) of that run, over $runs runs
+# best wall time (s) and the peak RSS (kB) of that run, over N runs
 measure() {
-    local out=$1; shift
+    local n=$1 out=$2; shift 2
     local best_wall="" best_rss=""
-    for _ in $(seq "$runs"); do
+    for _ in $(seq "$n"); do
         /usr/bin/time -f "%e %M" -o "$tmp/time" "$@" >"$out" 2>"$tmp/stderr"
         read -r wall rss <"$tmp/time"
         if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then
@@ -43,8 +46,8 @@ measure() {
 
 printf '%-22s %10s %10s %12s %12s %9s %9s %s\n' profile culprit_s pprof_s culprit_MB pprof_MB speedup mem_ratio same_output
 for profile in "$large" "$large_cpu"; do
-    read -r cw cr < <(measure "$tmp/culprit.txt" "$culprit" top "$profile")
-    read -r gw gr < <(measure "$tmp/pprof.txt" go tool pprof -top "$profile")
+    read -r cw cr < <(measure "$runs" "$tmp/culprit.txt" "$culprit" top "$profile")
+    read -r gw gr < <(measure "$peer_runs" "$tmp/pprof.txt" go tool pprof -top "$profile")
     same=no
     cmp -s "$tmp/culprit.txt" "$tmp/pprof.txt" && same=yes
     awk -v n="$(basename "$profile")" -v cw="$cw" -v gw="$gw" -v cr="$cr" -v gr="$gr" -v same="$same" 'BEGIN {
