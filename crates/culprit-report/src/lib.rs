@@ -17,7 +17,7 @@ use culprit_profile::transform::{Prepared, units};
 
 pub use tags::{tags, tags_json};
 pub use top::{TopRow, top, top_json, top_rows};
-pub use traces::{traces, traces_json};
+pub use traces::{traces, traces_json, write_traces};
 pub use tree::{tree, tree_json};
 
 /// Why a report could not be drawn.
@@ -72,6 +72,7 @@ impl Options {
             node_count: self.node_count.unwrap_or(0),
             cum_sort: self.cum,
             drop_negative: self.drop_negative,
+            edges_of: None,
         }
     }
 }

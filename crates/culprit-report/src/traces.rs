@@ -1,5 +1,7 @@
 //! pprof's `traces` report: every sample's stack with its labels and value.
 
+use std::io::{self, Write};
+
 use culprit_profile::transform::{Prepared, units};
 use culprit_profile::{Sample, Str};
 use serde::Serialize;
@@ -29,11 +31,20 @@ fn sample_value(prep: &Prepared, s: &Sample) -> i64 {
 
 /// pprof's `traces` text, byte for byte.
 pub fn traces(prep: &Prepared, opts: &Options) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_traces(prep, opts, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`traces`] written to `w` as it is produced: the report has a block per sample, gigabytes
+/// for a large profile, so it is never held whole. Buffer `w`.
+pub fn write_traces(prep: &Prepared, opts: &Options, w: &mut impl Write) -> io::Result<()> {
     let rpt = Report::new(prep, opts.clone());
-    let mut out = header::profile_labels(&rpt).join("\n");
-    out.push('\n');
+    writeln!(w, "{}", header::profile_labels(&rpt).join("\n"))?;
+    let mut stack: Vec<(u32, bool)> = Vec::new();
     for s in &prep.profile.samples {
-        let mut stack: Vec<(u32, bool)> = Vec::new();
+        stack.clear();
         for &loc in &s.locations {
             let nodes = rpt.index.location_nodes(loc);
             for (i, &n) in nodes.iter().enumerate() {
@@ -43,41 +54,39 @@ pub fn traces(prep: &Prepared, opts: &Options) -> String {
         if stack.is_empty() {
             continue;
         }
-        out.push_str(SEPARATOR);
-        out.push('\n');
-        let mut labels: Vec<String> = grouped(s.labels.iter().map(|(k, v)| (k, &**v)))
-            .into_iter()
-            .map(|(k, vs)| format!("{k:>10}:  {}\n", vs.join(" ")))
-            .collect();
-        labels.sort();
-        out.push_str(&labels.concat());
-        let mut num: Vec<String> = grouped(s.num_labels.iter().map(|n| (&n.key, n.value)))
-            .into_iter()
-            .map(|(k, vs)| {
-                let unit = prep.num_label_units.get(k).map_or("", String::as_str);
-                let vals: Vec<String> = vs.iter().map(|&v| units::label(v, unit)).collect();
-                format!("{k:>10}:  {}\n", vals.join(" "))
-            })
-            .collect();
-        num.sort();
-        out.push_str(&num.concat());
-        let v = sample_value(prep, s);
+        writeln!(w, "{SEPARATOR}")?;
+        if !s.labels.is_empty() {
+            let mut labels: Vec<String> = grouped(s.labels.iter().map(|(k, v)| (k, &**v)))
+                .into_iter()
+                .map(|(k, vs)| format!("{k:>10}:  {}\n", vs.join(" ")))
+                .collect();
+            labels.sort();
+            w.write_all(labels.concat().as_bytes())?;
+        }
+        if !s.num_labels.is_empty() {
+            let mut num: Vec<String> = grouped(s.num_labels.iter().map(|n| (&n.key, n.value)))
+                .into_iter()
+                .map(|(k, vs)| {
+                    let unit = prep.num_label_units.get(k).map_or("", String::as_str);
+                    let vals: Vec<String> = vs.iter().map(|&v| units::label(v, unit)).collect();
+                    format!("{k:>10}:  {}\n", vals.join(" "))
+                })
+                .collect();
+            num.sort();
+            w.write_all(num.concat().as_bytes())?;
+        }
+        let v = rpt.format_value(sample_value(prep, s));
         for (i, &(n, inline)) in stack.iter().enumerate() {
-            let vs = if i == 0 {
-                rpt.format_value(v)
-            } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "{vs:>10}   {}{}\n",
+            let vs = if i == 0 { v.as_str() } else { "" };
+            writeln!(
+                w,
+                "{vs:>10}   {}{}",
                 rpt.index.name(n),
                 if inline { " (inline)" } else { "" }
-            ));
+            )?;
         }
     }
-    out.push_str(SEPARATOR);
-    out.push('\n');
-    out
+    writeln!(w, "{SEPARATOR}")
 }
 
 #[derive(Serialize)]

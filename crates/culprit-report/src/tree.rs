@@ -33,9 +33,9 @@ struct TreeData<'a> {
     graph: graph::Graph,
 }
 
-fn compute<'a>(prep: &'a Prepared, opts: &Options, peek: bool) -> TreeData<'a> {
+fn compute<'a>(prep: &'a Prepared, opts: &Options, peek: Option<&Regex>) -> TreeData<'a> {
     // peek is never trimmed; tree keeps 80 nodes unless told otherwise.
-    let opts = if peek {
+    let opts = if peek.is_some() {
         Options {
             node_fraction: 0.0,
             edge_fraction: 0.0,
@@ -49,7 +49,16 @@ fn compute<'a>(prep: &'a Prepared, opts: &Options, peek: bool) -> TreeData<'a> {
         }
     };
     let mut rpt = Report::new(prep, opts);
-    let t = graph::trimmed(&rpt.index, prep, &rpt.opts.trim_options());
+    let mut trim = rpt.opts.trim_options();
+    if let Some(rx) = peek {
+        // peek shows the edges of the matching nodes only, and trims nothing.
+        trim.edges_of = Some(
+            (0..rpt.index.len())
+                .map(|i| rx.is_match(rpt.index.name(i as u32)))
+                .collect(),
+        );
+    }
+    let t = graph::trimmed(&rpt.index, prep, &trim);
     rpt.select_output_unit(&t.graph);
     let labels = header::report_labels(&rpt, &t.graph, t.orig_count, t.dropped_nodes);
     TreeData {
@@ -69,7 +78,7 @@ fn compile(symbol: Option<&str>) -> Result<Option<Regex>, Error> {
 /// and callees below.
 pub fn tree(prep: &Prepared, opts: &Options, symbol: Option<&str>) -> Result<String, Error> {
     let rx = compile(symbol)?;
-    let d = compute(prep, opts, rx.is_some());
+    let d = compute(prep, opts, rx.as_ref());
     let rpt = &d.rpt;
     let total = prep.total;
     let mut out = d.labels.join("\n");
@@ -132,7 +141,7 @@ pub fn tree(prep: &Prepared, opts: &Options, symbol: Option<&str>) -> Result<Str
 /// values and its callers and callees.
 pub fn tree_json(prep: &Prepared, opts: &Options, symbol: Option<&str>) -> Result<String, Error> {
     let rx = compile(symbol)?;
-    let d = compute(prep, opts, rx.is_some());
+    let d = compute(prep, opts, rx.as_ref());
     let idx = &d.rpt.index;
     let edge = |e: &graph::Edge, other: u32| EdgeJson {
         name: idx.name(other).to_string(),

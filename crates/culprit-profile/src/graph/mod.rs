@@ -162,18 +162,41 @@ pub fn build(
     kept: Option<&[bool]>,
     drop_negative: bool,
 ) -> Graph {
-    build_with(index, prep, kept, drop_negative, true)
+    build_with(index, prep, kept, drop_negative, Edges::All)
 }
 
-/// [`build`], leaving the edges out unless `with_edges`: the untrimmed graph of a large
-/// profile has millions of distinct edges, and when trimming drops nodes they are never
-/// looked at, so counting them would only cost cache misses.
+/// Which edges a graph counts. The untrimmed graph of a large profile has millions of
+/// distinct edges; counting the ones a report never looks at only costs cache misses.
+#[derive(Clone, Copy)]
+enum Edges<'a> {
+    /// None: only node values are wanted.
+    None,
+    /// Every edge.
+    All,
+    /// Edges with an end among these nodes (by id).
+    Touching(&'a [bool]),
+}
+
+impl Edges<'_> {
+    fn wanted(self, src: NodeId, dest: NodeId) -> bool {
+        match self {
+            Edges::None => false,
+            Edges::All => true,
+            Edges::Touching(m) => {
+                m.get(src as usize).copied().unwrap_or(false)
+                    || m.get(dest as usize).copied().unwrap_or(false)
+            }
+        }
+    }
+}
+
+/// [`build`] counting only the `edges` wanted.
 fn build_with(
     index: &NodeIndex,
     prep: &Prepared,
     kept: Option<&[bool]>,
     drop_negative: bool,
-    with_edges: bool,
+    edges_wanted: Edges,
 ) -> Graph {
     let n = index.len();
     let mut flat = vec![0i64; n];
@@ -213,9 +236,9 @@ fn build_with(
                     cum[ix] = cum[ix].wrapping_add(w);
                     cum_div[ix] = cum_div[ix].wrapping_add(dw);
                 }
-                if with_edges
-                    && let Some(p) = parent
+                if let Some(p) = parent
                     && p != node
+                    && edges_wanted.wanted(p, node)
                 {
                     let key = (u64::from(p) << 32) | u64::from(node);
                     let inline = ni != nodes.len() - 1;
@@ -287,6 +310,10 @@ pub struct TrimOptions {
     pub cum_sort: bool,
     /// Drop nodes with negative values.
     pub drop_negative: bool,
+    /// Count only the edges with an end among these nodes (a mask by node id), for reports
+    /// that show the edges of a few nodes (`peek`); `None` counts every edge. Only exact
+    /// when no trimming by edge weight takes place (zero fractions, no node count).
+    pub edges_of: Option<Vec<bool>>,
 }
 
 impl Default for TrimOptions {
@@ -298,6 +325,7 @@ impl Default for TrimOptions {
             node_count: 0,
             cum_sort: false,
             drop_negative: false,
+            edges_of: None,
         }
     }
 }
@@ -319,7 +347,7 @@ pub struct Trimmed {
 pub fn trimmed(index: &NodeIndex, prep: &Prepared, o: &TrimOptions) -> Trimmed {
     // Node values decide which nodes stay; edges are counted only for the graph that is
     // kept.
-    let mut g = build_with(index, prep, None, o.drop_negative, false);
+    let mut g = build_with(index, prep, None, o.drop_negative, Edges::None);
     let total = g.flat_sum();
     let node_cutoff = ((total as f64 * o.node_fraction) as i64).wrapping_abs();
     let edge_cutoff = ((total as f64 * o.edge_fraction) as i64).wrapping_abs();
@@ -339,7 +367,8 @@ pub fn trimmed(index: &NodeIndex, prep: &Prepared, o: &TrimOptions) -> Trimmed {
             o.drop_negative,
         );
     } else {
-        g = build(index, prep, None, o.drop_negative);
+        let edges = o.edges_of.as_deref().map_or(Edges::All, Edges::Touching);
+        g = build_with(index, prep, None, o.drop_negative, edges);
     }
     let orig_count = g.nodes.len();
     g.sort(index, o.cum_sort);

@@ -329,7 +329,12 @@ fn prepare_with(
 
 fn emit(s: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+    quiet_broken_pipe(out.write_all(s.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// A reader that stopped reading (`| head`) is not an error.
+fn quiet_broken_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
+    match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
     }
@@ -365,10 +370,16 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Traces(r) => {
             let p = prepare(&r.args, &r.profiles)?;
             let o = r.args.report_options();
-            emit(&match r.format {
-                Format::Text => report::traces(&p, &o),
-                Format::Json => report::traces_json(&p, &o) + "\n",
-            })
+            match r.format {
+                // Streamed: a large profile's traces run to gigabytes.
+                Format::Text => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    quiet_broken_pipe(
+                        report::write_traces(&p, &o, &mut out).and_then(|()| out.flush()),
+                    )
+                }
+                Format::Json => emit(&(report::traces_json(&p, &o) + "\n")),
+            }
         }
         Command::Tags(r) => {
             let p = prepare(&r.args, &r.profiles)?;
