@@ -156,12 +156,28 @@
       }).join('');
     });
   }
+  function pctText(x) { return (x >= 0 ? '+' : '') + (100 * x).toFixed(1) + '%'; }
+  function loadCausal() {
+    return fetchJson('api/causal?c=' + encodeURIComponent(get('cc', '0'))).then(function (d) {
+      $('headline').textContent = d.name + ': ' + d.experiments + ' experiments over ' + (d.runtime_ns / 1e9).toFixed(1) + 's, lines ranked by impact';
+      $('ranking').tBodies[0].innerHTML = d.curves.map(function (c) {
+        var fit = c.slope === null ? ['N/A', 'N/A'] : [c.slope.toFixed(3), c.r2.toFixed(2)];
+        return '<tr><td class="name">' + esc(c.line) + '</td><td class="name">' + esc(c.progress_point) + '</td><td>' + fit[0] + '</td><td>' + fit[1] +
+          '</td><td>' + pctText(c.max_speedup) + '</td><td>' + c.points.length + '</td></tr>';
+      }).join('');
+      $('curves').innerHTML = d.curves.filter(function (c) { return c.svg; }).map(function (c) {
+        return '<figure class="curve" data-line="' + esc(c.line) + '" data-points="' + c.points.length + '"><figcaption>' +
+          esc(c.line) + ' (' + esc(c.progress_point) + ')</figcaption>' + c.svg + '</figure>';
+      }).join('');
+    });
+  }
   function kindOf(view) {
     return profileViews.indexOf(view) >= 0 ? 'profiles' : view;
   }
   function defaultView() {
     if (meta.profiles.length) return 'top';
-    return meta.goroutines.length ? 'goroutines' : 'series';
+    if (meta.goroutines.length) return 'goroutines';
+    return meta.series.length ? 'series' : 'causal';
   }
   function render() {
     showError(null);
@@ -171,7 +187,7 @@
     document.querySelectorAll('nav a').forEach(function (a) { a.classList.toggle('active', a.dataset.view === view); });
     $('controls').hidden = kindOf(view) !== 'profiles';
     $('download').href = 'api/profile.pb.gz?' + apiQuery();
-    var job = {top: loadTop, flame: loadFlame, peek: loadPeek, source: loadSource, goroutines: loadGoroutines, series: loadSeries}[view];
+    var job = {top: loadTop, flame: loadFlame, peek: loadPeek, source: loadSource, goroutines: loadGoroutines, series: loadSeries, causal: loadCausal}[view];
     document.body.dataset.ready = '0';
     return job().catch(showError).then(function () { document.body.dataset.ready = '1'; });
   }
@@ -192,7 +208,7 @@
     meta = m;
     $('files').textContent = m.files;
     document.querySelectorAll('nav a').forEach(function (a) { a.hidden = !m[a.dataset.kind].length; });
-    [['p', 'profiles'], ['gd', 'goroutines'], ['ss', 'series']].forEach(function (x) {
+    [['p', 'profiles'], ['gd', 'goroutines'], ['ss', 'series'], ['cc', 'causal']].forEach(function (x) {
       $(x[0]).innerHTML = options(m[x[1]]);
       $(x[0]).value = get(x[0], '0');
       $(x[0] + '-wrap').hidden = m[x[1]].length < 2;
@@ -229,6 +245,7 @@
   });
   $('gd').addEventListener('change', function () { go({gd: $('gd').value === '0' ? '' : $('gd').value}); });
   $('ss').addEventListener('change', function () { go({ss: $('ss').value === '0' ? '' : $('ss').value}); });
+  $('cc').addEventListener('change', function () { go({cc: $('cc').value === '0' ? '' : $('cc').value}); });
   // Hover tips on charts: the nearest point of the pointer's x.
   $('charts').addEventListener('mousemove', function (ev) {
     var svg = ev.target.closest && ev.target.closest('svg.chart');

@@ -1,6 +1,7 @@
 //! What the web UI serves, recognised by content: pprof profiles, goroutine dumps (every
-//! form `culprit goroutines` reads), `culprit watch` series (JSON lines), and `culprit
-//! investigate` run directories, which hold several of those.
+//! form `culprit goroutines` reads), `culprit watch` series (JSON lines), causal profiles
+//! (`profile.coz`, culprit's or coz's), and `culprit investigate` run directories, which
+//! hold several of those.
 
 use std::path::Path;
 
@@ -31,6 +32,8 @@ pub enum Kind {
     Goroutines(Snapshot),
     /// Metrics over time.
     Series(Series),
+    /// A causal profile's speed-up curves.
+    Causal(culprit_causal::Analysis),
 }
 
 /// Why an input could not be used. Every variant names the file.
@@ -54,6 +57,16 @@ pub enum InputError {
     /// A line of a JSON-lines file is not a `culprit watch` sample.
     #[error("{name}: line {line}: not a culprit watch sample: {msg}")]
     Series {
+        /// The file.
+        name: String,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        msg: String,
+    },
+    /// A `profile.coz` with a bad record.
+    #[error("{name}: line {line}: {msg}")]
+    Causal {
         /// The file.
         name: String,
         /// 1-based line number.
@@ -136,6 +149,15 @@ pub fn classify(name: &str, data: &[u8]) -> Result<Vec<Input>, InputError> {
         out.insert(0, input(Kind::Profile(p)));
         return Ok(out);
     }
+    if is_coz(data) {
+        let text = String::from_utf8_lossy(data);
+        let records = culprit_causal::parse(&text).map_err(|e| InputError::Causal {
+            name: name.to_owned(),
+            line: e.line,
+            msg: e.msg,
+        })?;
+        return Ok(vec![input(Kind::Causal(culprit_causal::analyze(&records)))]);
+    }
     if first == b'{' {
         let samples = watch_samples(name, data)?;
         return Ok(vec![input(Kind::Series(series::from_watch(&samples)))]);
@@ -151,6 +173,24 @@ pub fn classify(name: &str, data: &[u8]) -> Result<Vec<Input>, InputError> {
         }
     }
     Ok(vec![input(Kind::Profile(profile(name, data)?))])
+}
+
+/// Whether the first record is one of coz's (`startup`, `experiment`, ... then a tab).
+fn is_coz(data: &[u8]) -> bool {
+    const RECORDS: [&[u8]; 6] = [
+        b"startup\t",
+        b"runtime\t",
+        b"experiment\t",
+        b"throughput-point\t",
+        b"latency-point\t",
+        b"samples\t",
+    ];
+    let start = data
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let rest = data.get(start..).unwrap_or_default();
+    RECORDS.iter().any(|r| rest.starts_with(r))
 }
 
 fn profile(name: &str, data: &[u8]) -> Result<Profile, InputError> {

@@ -6,7 +6,8 @@
 //! Routes: `/` (the page), `/api/meta` (what is loaded); for profiles `/api/top`,
 //! `/api/flame.svg`, `/api/peek`, `/api/source`, `/api/profile.pb.gz`, which take the
 //! query of [`Query`]; `/api/goroutines` (query [`GoroutineQuery`], the JSON of
-//! `culprit goroutines --format json`); `/api/series?s=N` (charts as data and SVG).
+//! `culprit goroutines --format json`); `/api/series?s=N` (charts as data and SVG);
+//! `/api/causal?c=N` (a causal profile's ranking and speed-up curves, as data and SVG).
 
 pub mod goroutines;
 pub mod inputs;
@@ -59,6 +60,7 @@ pub fn router(state: State) -> Router {
         .route("/api/profile.pb.gz", get(download))
         .route("/api/goroutines", get(goroutines))
         .route("/api/series", get(series))
+        .route("/api/causal", get(causal))
         .with_state(state)
 }
 
@@ -122,6 +124,10 @@ async fn meta(S(st): S<State>) -> Response {
         "profiles": profiles,
         "goroutines": dumps,
         "series": series,
+        "causal": st.causal().iter().map(|c| json!({
+            "name": c.name,
+            "experiments": c.analysis.experiments,
+        })).collect::<Vec<_>>(),
     }))
     .into_response()
 }
@@ -175,6 +181,49 @@ async fn series(S(st): S<State>, Q(q): Q<SeriesQuery>) -> Response {
         "samples": s.samples,
         "start": s.start,
         "charts": s.charts.iter().map(series::Chart::json).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
+
+/// Which causal profile `/api/causal` shows.
+#[derive(serde::Deserialize)]
+struct CausalQuery {
+    c: Option<usize>,
+}
+
+async fn causal(S(st): S<State>, Q(q): Q<CausalQuery>) -> Response {
+    let idx = q.c.unwrap_or(0);
+    let Some(named) = st.causal().get(idx) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!(
+                "no causal profile number {idx} ({} loaded)",
+                st.causal().len()
+            ),
+        )
+            .into_response();
+    };
+    let a = &named.analysis;
+    let curves: Vec<_> = a
+        .curves
+        .iter()
+        .map(|c| {
+            json!({
+                "line": c.line,
+                "progress_point": c.progress_point,
+                "slope": c.fit.map(|f| f.slope),
+                "r2": c.fit.map(|f| f.r2),
+                "max_speedup": c.max_speedup,
+                "points": c.points,
+                "svg": c.baseline.is_some().then(|| culprit_causal::render::curve_svg(c)),
+            })
+        })
+        .collect();
+    axum::Json(json!({
+        "name": named.name,
+        "experiments": a.experiments,
+        "runtime_ns": a.runtime_ns,
+        "curves": curves,
     }))
     .into_response()
 }

@@ -136,6 +136,14 @@ pub struct NamedSeries {
     pub series: Series,
 }
 
+/// A causal profile.
+pub struct NamedCausal {
+    /// Its file.
+    pub name: String,
+    /// Its curves.
+    pub analysis: culprit_causal::Analysis,
+}
+
 /// Everything the server holds. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct State {
@@ -146,6 +154,7 @@ struct Inner {
     profiles: Vec<ProfileSet>,
     dumps: Vec<Dump>,
     series: Vec<NamedSeries>,
+    causal: Vec<NamedCausal>,
     files: String,
     cache: Mutex<Vec<(Query, Arc<View>)>>,
 }
@@ -158,6 +167,7 @@ impl State {
         let mut groups: Vec<(bool, Vec<String>, Vec<Profile>)> = Vec::new();
         let mut dumps = Vec::new();
         let mut series = Vec::new();
+        let mut causal = Vec::new();
         for Input { name, kind, merge } in inputs {
             match kind {
                 Kind::Profile(p) => {
@@ -175,6 +185,7 @@ impl State {
                 }
                 Kind::Goroutines(snapshot) => dumps.push(Dump { name, snapshot }),
                 Kind::Series(s) => series.push(NamedSeries { name, series: s }),
+                Kind::Causal(analysis) => causal.push(NamedCausal { name, analysis }),
             }
         }
         let profiles = groups
@@ -204,6 +215,7 @@ impl State {
                 profiles,
                 dumps,
                 series,
+                causal,
                 files,
                 cache: Mutex::new(Vec::new()),
             }),
@@ -223,6 +235,11 @@ impl State {
     /// The series.
     pub fn series(&self) -> &[NamedSeries] {
         &self.inner.series
+    }
+
+    /// The causal profiles.
+    pub fn causal(&self) -> &[NamedCausal] {
+        &self.inner.causal
     }
 
     /// The names of the files served.

@@ -19,6 +19,7 @@ fn kinds(list: &[culprit_web::Input]) -> Vec<&'static str> {
             Kind::Profile(_) => "profile",
             Kind::Goroutines(_) => "goroutines",
             Kind::Series(_) => "series",
+            Kind::Causal(_) => "causal",
         })
         .collect()
 }
@@ -216,4 +217,19 @@ fn bad_inputs_name_the_file_and_the_problem() {
         .to_string();
     assert!(msg.contains("not a culprit run directory"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn coz_profiles_are_causal_and_a_bad_record_names_its_line() {
+    let coz = culprit_testkit::testdata().join("coz/profile.coz");
+    let list = culprit_web::inputs::load_path(&coz).expect("coz profile");
+    assert_eq!(kinds(&list), ["causal"]);
+    let err = culprit_web::inputs::classify(
+        "bad.coz",
+        b"startup\ttime=1\nexperiment\tselected=a.c:1\tspeedup=2\tduration=1\n",
+    )
+    .err()
+    .expect("a bad record is an error");
+    let msg = err.to_string();
+    assert!(msg.starts_with("bad.coz: line 2:"), "{msg}");
 }

@@ -1,4 +1,4 @@
-//! `culprit web` on goroutine dumps, `culprit watch` series and investigate run
+//! `culprit web` on goroutine dumps, `culprit watch` series, causal profiles and investigate run
 //! directories, driven in real headless Chromium: the goroutine groups and charts the page
 //! draws, its filters, and the tabs it offers. Leaves `target/test-artifacts/web-goroutines.png`
 //! and `web-series.png`.
@@ -357,4 +357,42 @@ fn web_rejects_bad_inputs_with_the_file_and_line() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// coz's own profile of a program with a known bottleneck, next to a culprit-written one:
+/// the causal tab ranks `prog.c:26` first and draws its speed-up curve.
+#[test]
+fn web_ranks_causal_profiles_and_draws_their_curves_in_chromium() {
+    let Some(chromium) = culprit_testkit::require_tool("chromium") else {
+        return;
+    };
+    let coz = culprit_testkit::testdata().join("coz/profile.coz");
+    let server = Server::start(&[coz.as_path()]);
+    let (status, body) = server.get("/api/causal");
+    assert_eq!(status, 200);
+    let api: Value = serde_json::from_slice(&body).expect("causal json");
+    assert_eq!(api["experiments"], 87);
+    let mut b = Browser::launch(&chromium, 1280, 1000);
+    b.goto(&server.url);
+    b.wait_for("document.body.dataset.ready === '1' && document.querySelector('#curves figure')");
+    assert_eq!(visible_tabs(&mut b), json!(["causal"]));
+    let first = b.eval("document.querySelector('#ranking tbody tr td').textContent");
+    assert!(
+        first.as_str().is_some_and(|l| l.ends_with("prog.c:26")),
+        "{first}"
+    );
+    let plotted = b.eval(
+        "[...document.querySelectorAll('#curves figure')].map(f => [f.dataset.line, +f.dataset.points, !!f.querySelector('svg')])",
+    );
+    let plotted = plotted.as_array().expect("figures");
+    assert!(!plotted.is_empty());
+    assert!(
+        plotted[0][0]
+            .as_str()
+            .is_some_and(|l| l.ends_with("prog.c:26"))
+            && plotted[0][1].as_u64() > Some(1)
+            && plotted[0][2] == json!(true),
+        "{plotted:?}"
+    );
+    b.screenshot(&artifacts().join("web-causal.png"));
 }

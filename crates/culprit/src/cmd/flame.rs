@@ -22,7 +22,8 @@ pub enum Command {
     /// List the functions whose share of the total changed most between two profiles.
     Diff(DiffArgs),
     /// Serve a local web UI on profiles (top table, flame graph, peek, source), goroutine
-    /// dumps (grouped as `culprit goroutines` does) and `culprit watch` series (charts).
+    /// dumps (grouped as `culprit goroutines` does), `culprit watch` series (charts) and
+    /// causal profiles (ranking and speed-up curves).
     ///
     /// Each input's kind is recognised from its content; an investigate run directory
     /// loads everything it holds. Tabs appear only for the kinds loaded.
@@ -76,13 +77,13 @@ pub struct DiffArgs {
 /// Arguments of `culprit web`.
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  culprit web cpu.pb.gz heap.pb.gz\n  culprit web goroutines.txt series.jsonl\n  culprit web runs/20261123T014208\n  culprit web http://127.0.0.1:6060/debug/pprof/goroutine?debug=2"
+    after_help = "Examples:\n  culprit web cpu.pb.gz heap.pb.gz\n  culprit web goroutines.txt series.jsonl profile.coz\n  culprit web runs/20261123T014208\n  culprit web http://127.0.0.1:6060/debug/pprof/goroutine?debug=2"
 )]
 pub struct WebArgs {
     /// What to serve, files or URLs, in any mix: pprof profiles (those with the same sample
     /// types are merged), goroutine dumps (debug=2, debug=1, proto, SIGQUIT/panic
-    /// tracebacks), `culprit watch` series (.jsonl), and `culprit investigate` run
-    /// directories.
+    /// tracebacks), `culprit watch` series (.jsonl), causal profiles (profile.coz, culprit's
+    /// or coz's), and `culprit investigate` run directories.
     #[arg(required = true, value_name = "INPUT")]
     pub profiles: Vec<String>,
     /// Seconds to wait for a URL to answer.
