@@ -37,7 +37,12 @@ pub struct FlameTree {
     /// Package kind of each name.
     pub kinds: Vec<Kind>,
     name_ids: FxHashMap<Box<str>, u32>,
+    /// Children of nodes with at least [`INDEXED_FROM`] of them, by parent and name.
     edges: FxHashMap<(NodeIdx, u32), NodeIdx>,
+    /// The previous stack added and its nodes: consecutive stacks (sorted folded input,
+    /// pprof's samples) mostly share a prefix, which then needs no edge lookups.
+    last_stack: Vec<u32>,
+    last_path: Vec<NodeIdx>,
 }
 
 impl Default for FlameTree {
@@ -45,6 +50,9 @@ impl Default for FlameTree {
         Self::new()
     }
 }
+
+/// Children counted from which a node's children are found through the edge map.
+const INDEXED_FROM: usize = 16;
 
 /// Which of a node's two values a stack adds to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +72,8 @@ impl FlameTree {
             kinds: Vec::new(),
             name_ids: FxHashMap::default(),
             edges: FxHashMap::default(),
+            last_stack: Vec::new(),
+            last_path: Vec::new(),
         };
         let root = t.intern("all", Kind::Other);
         t.nodes.push(Node {
@@ -103,11 +113,24 @@ impl FlameTree {
         if value <= 0 {
             return;
         }
-        let mut at: NodeIdx = 0;
-        self.bump(at, value, side);
-        for &name in stack {
-            let next = match self.edges.get(&(at, name)) {
-                Some(&n) => n,
+        let shared = stack
+            .iter()
+            .zip(&self.last_stack)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(self.last_path.len());
+        self.last_stack.clear();
+        self.last_stack.extend_from_slice(stack);
+        self.last_path.truncate(shared);
+        self.bump(0, value, side);
+        for i in 0..shared {
+            let n = self.last_path[i];
+            self.bump(n, value, side);
+        }
+        let mut at: NodeIdx = self.last_path.last().copied().unwrap_or(0);
+        for &name in &stack[shared..] {
+            let next = match self.child(at, name) {
+                Some(n) => n,
                 None => {
                     let n = self.nodes.len() as NodeIdx;
                     let depth = self.nodes[at as usize].depth + 1;
@@ -119,14 +142,40 @@ impl FlameTree {
                         base: 0,
                         children: Vec::new(),
                     });
-                    self.nodes[at as usize].children.push(n);
-                    self.edges.insert((at, name), n);
+                    let siblings = &mut self.nodes[at as usize].children;
+                    siblings.push(n);
+                    let count = siblings.len();
+                    if count > INDEXED_FROM {
+                        self.edges.insert((at, name), n);
+                    } else if count == INDEXED_FROM {
+                        // Enough siblings that a scan costs more than a hash lookup.
+                        let indexed: Vec<NodeIdx> = siblings.clone();
+                        for c in indexed {
+                            let c_name = self.nodes[c as usize].name;
+                            self.edges.insert((at, c_name), c);
+                        }
+                    }
                     n
                 }
             };
             self.bump(next, value, side);
+            self.last_path.push(next);
             at = next;
         }
+    }
+
+    /// The child of `at` named `name`: a scan of few children (the last added first, the
+    /// likely one for sorted input), a hash lookup among many.
+    fn child(&self, at: NodeIdx, name: u32) -> Option<NodeIdx> {
+        let children = &self.nodes[at as usize].children;
+        if children.len() >= INDEXED_FROM {
+            return self.edges.get(&(at, name)).copied();
+        }
+        children
+            .iter()
+            .rev()
+            .copied()
+            .find(|&c| self.nodes[c as usize].name == name)
     }
 
     fn bump(&mut self, n: NodeIdx, value: i64, side: Side) {
