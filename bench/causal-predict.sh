@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Does a causal profile's prediction hold? testbed/causal/workers.c's slow line is made 25%
+# faster for real (-DSLOW_SCALE=0.75) and the measured program speed-up is printed next to
+# what `culprit causal` and Debian's coz 0.2.2 (DWARF 4 build) predicted for that line at a
+# 25% virtual speed-up (fixed-line, fixed-speedup experiments), in one run.
+#   bench/causal-predict.sh [RUNS]     (best of RUNS timings of each build, alternated)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+culprit=${CULPRIT:-}
+if [[ -z $culprit ]]; then
+  target=${CARGO_TARGET_DIR:-$root/target}
+  echo "building culprit (release)..." >&2
+  cargo build --release -q -p culprit --manifest-path "$root/Cargo.toml"
+  culprit=$target/release/culprit
+fi
+src=$root/testbed/causal/workers.c
+line="workers.c:$(grep -n 'SLOW_LINE \*/' "$src" | cut -d: -f1)"
+cc=(gcc -O1 -g -gdwarf-4 -gno-variable-location-views -pthread)
+"${cc[@]}" "$src" -o "$work/workers"
+"${cc[@]}" -DSLOW_SCALE=0.75 "$src" -o "$work/workers-faster"
+
+# The program speed-up the profile predicts for $line at 25%: the 25% point, else the
+# curve's linear fit at 25%.
+predicted() {
+  "$culprit" causal report --format json "$1" | python3 -c '
+import json, sys
+line = sys.argv[1]
+for c in json.load(sys.stdin)["curves"]:
+    if c["line"].endswith(line):
+        for p in c["points"]:
+            if p["line_speedup_pct"] == 25:
+                print(p["program_speedup"]); sys.exit(0)
+        if c.get("fit"):
+            print(c["fit"]["slope"] * 0.25); sys.exit(0)
+print("nan")' "$line"
+}
+
+"$culprit" causal --experiment-ms 200 --fixed-speedup 25 --fixed-line "$line" \
+  -o "$work/culprit.coz" -- "$work/workers" 4000 1500000 >/dev/null 2>&1
+ours=$(predicted "$work/culprit.coz")
+theirs=nan
+if command -v coz >/dev/null; then
+  # coz runs no 0% baselines under --fixed-speedup, so it gets the line alone and its
+  # speed-ups drawn at random.
+  (cd "$work" && coz run --fixed-line "$line" -o "$work/coz.coz" \
+    --- "$work/workers" 4000 1500000 >/dev/null 2>&1)
+  theirs=$(predicted "$work/coz.coz")
+fi
+
+secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+base=999999 fast=999999
+for _ in $(seq "$runs"); do
+  b=$(secs "$work/workers" 600 1500000); f=$(secs "$work/workers-faster" 600 1500000)
+  base=$(echo "if ($b < $base) $b else $base" | bc -l)
+  fast=$(echo "if ($f < $fast) $f else $fast" | bc -l)
+done
+measured=$(echo "($base - $fast) / $base" | bc -l)
+printf 'line %s made 25%% faster: base %.2fs, faster build %.2fs, measured program speed-up %.1f%%\n' \
+  "$line" "$base" "$fast" "$(echo "$measured * 100" | bc -l)"
+printf '%-16s %10s %12s\n' profiler predicted "error (pp)"
+for row in "culprit causal:$ours" "coz 0.2.2:$theirs"; do
+  name=${row%%:*} p=${row#*:}
+  if [[ $p == nan ]]; then printf '%-16s %10s %12s\n' "$name" n/a n/a; continue; fi
+  printf '%-16s %9.1f%% %12.1f\n' "$name" "$(echo "$p * 100" | bc -l)" "$(echo "($p - $measured) * 100" | bc -l)"
+done
