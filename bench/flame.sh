@@ -35,7 +35,7 @@ cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 folded=$tmp/large.folded
 "$culprit" convert --to folded "$large" -o "$folded"
-echo "input: $(basename "$large") $(du -h "$large" | cut -f1) gzipped; folded: $(wc -l <"$folded") stacks, $(du -h "$folded" | cut -f1)"
+echo "input: $(basename "$large") $(du -hL "$large" | cut -f1) gzipped; folded: $(wc -l <"$folded") stacks, $(du -h "$folded" | cut -f1)"
 
 # best wall time (s) and the peak RSS (kB) of that run, over $runs runs
 measure() {
@@ -64,12 +64,16 @@ echo "speedup = inferno wall / culprit wall (target > 1); mem_ratio = culprit RS
 echo "svg sizes: inferno $(du -h "$tmp/inferno.svg" | cut -f1), culprit $(du -h "$tmp/culprit-pprof.svg" | cut -f1)"
 
 # Web UI: time from request to the full first flame graph response, measured by curl on
-# loopback right after the server has loaded the profile (loading is not part of it).
+# loopback right after the server has loaded the profile and prepared the default view
+# (that load time is printed too).
+load_start=$(date +%s.%N)
 "$culprit" web "$large" >"$tmp/web.out" &
 server=$!
-for _ in $(seq 600); do grep -q http "$tmp/web.out" 2>/dev/null && break; sleep 0.5; done
+for _ in $(seq 6000); do grep -q http "$tmp/web.out" 2>/dev/null && break; sleep 0.05; done
+load=$(echo "$(date +%s.%N) - $load_start" | bc -l)
 url=$(grep -o 'http://[^ ]*' "$tmp/web.out" | head -n1)
 first=$(curl -s -o "$tmp/web.svg" -w '%{time_total}' "${url}api/flame.svg")
 again=$(curl -s -o /dev/null -w '%{time_total}' "${url}api/flame.svg")
 top=$(curl -s -o /dev/null -w '%{time_total}' "${url}api/top")
+printf 'web: loaded and ready in %.1fs\n' "$load"
 echo "web: first /api/flame.svg ${first}s ($(du -h "$tmp/web.svg" | cut -f1)), cached ${again}s, /api/top after it ${top}s (target: first < 1 s)"

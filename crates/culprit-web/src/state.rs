@@ -247,6 +247,15 @@ impl State {
         &self.inner.files
     }
 
+    /// Prepares the view every page opens on (the first profile set, default options), so
+    /// the first top table and flame graph come from the cache. Errors are left for the
+    /// request that meets them.
+    pub fn warm(&self) {
+        if !self.inner.profiles.is_empty() {
+            let _ = self.view(&Query::default());
+        }
+    }
+
     /// The view for `q`, from the cache or freshly prepared.
     pub fn view(&self, q: &Query) -> Result<Arc<View>, Error> {
         let key = q.key();

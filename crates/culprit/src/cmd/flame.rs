@@ -354,6 +354,7 @@ fn web(a: WebArgs) -> anyhow::Result<()> {
         inputs.extend(web_input(p, a.timeout)?);
     }
     let state = culprit_web::State::new(inputs, file_names(&a.profiles))?;
+    state.warm();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
