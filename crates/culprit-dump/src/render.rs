@@ -152,6 +152,47 @@ pub fn json(grouping: &Grouping) -> Value {
     })
 }
 
+/// Writes the same document as [`json`] with the top-level `extra` fields added, one
+/// group at a time: a dump where every goroutine is its own group (`--exact-args` on
+/// argument junk) never exists whole as a JSON tree. Keys come out sorted, as
+/// `serde_json::to_writer` of [`json`]'s value prints them.
+pub fn write_json(
+    grouping: &Grouping,
+    extra: serde_json::Map<String, Value>,
+    mut w: impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut top: std::collections::BTreeMap<String, Option<Value>> =
+        extra.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    top.insert("total".into(), Some(json!(grouping.total)));
+    top.insert(
+        "unfiltered_total".into(),
+        Some(json!(grouping.unfiltered_total)),
+    );
+    top.insert("groups".into(), None);
+    w.write_all(b"{")?;
+    for (i, (key, value)) in top.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut w, key)?;
+        w.write_all(b":")?;
+        match value {
+            Some(v) => serde_json::to_writer(&mut w, v)?,
+            None => {
+                w.write_all(b"[")?;
+                for (j, b) in grouping.buckets.iter().enumerate() {
+                    if j > 0 {
+                        w.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut w, &bucket_json(b))?;
+                }
+                w.write_all(b"]")?;
+            }
+        }
+    }
+    w.write_all(b"}")
+}
+
 fn bucket_json(b: &Bucket) -> Value {
     let stack: Vec<Value> = b
         .frames

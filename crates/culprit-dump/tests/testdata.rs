@@ -315,3 +315,30 @@ fn matches_reference_bucketizer() {
         assert_eq!(got, want, "{file}");
     }
 }
+
+/// The streamed JSON is byte for byte what serialising the whole document gives, with and
+/// without exact arguments (one group per goroutine of junk arguments is what streaming is
+/// for).
+#[test]
+fn streamed_json_equals_the_whole_document() {
+    let s = load("sigquit-all-70s/goroutine-debug2.txt");
+    for exact_args in [false, true] {
+        let opts = GroupOptions {
+            exact_args,
+            ..GroupOptions::default()
+        };
+        let g = group(&s, &Filter::default(), &opts);
+        let mut extra = serde_json::Map::new();
+        extra.insert("format".into(), serde_json::json!("debug=2"));
+        let mut whole = culprit_dump::render::json(&g);
+        if let Some(obj) = whole.as_object_mut() {
+            obj.extend(extra.clone());
+        }
+        let mut streamed = Vec::new();
+        culprit_dump::render::write_json(&g, extra, &mut streamed).expect("write");
+        assert_eq!(
+            String::from_utf8(streamed).expect("utf8"),
+            serde_json::to_string(&whole).expect("json")
+        );
+    }
+}

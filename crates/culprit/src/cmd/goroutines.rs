@@ -116,13 +116,11 @@ fn print(
             out.write_all(render::text(grouping, Noun::GOROUTINES).as_bytes())?;
         }
         OutputFormat::Json => {
-            let mut v = render::json(grouping);
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("format".into(), serde_json::to_value(snap.format)?);
-                obj.insert("headlines".into(), serde_json::to_value(&snap.headlines)?);
-                obj.insert("skipped".into(), serde_json::to_value(&snap.skipped)?);
-            }
-            serde_json::to_writer(&mut out, &v)?;
+            let mut extra = serde_json::Map::new();
+            extra.insert("format".into(), serde_json::to_value(snap.format)?);
+            extra.insert("headlines".into(), serde_json::to_value(&snap.headlines)?);
+            extra.insert("skipped".into(), serde_json::to_value(&snap.skipped)?);
+            render::write_json(grouping, extra, std::io::BufWriter::new(&mut out))?;
             writeln!(out)?;
         }
     }
