@@ -9,13 +9,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-culprit=${CULPRIT:-}
-if [[ -z $culprit ]]; then
-  target=${CARGO_TARGET_DIR:-$root/target}
-  echo "building culprit (release)..." >&2
-  cargo build --release -q -p culprit --manifest-path "$root/Cargo.toml"
-  culprit=$target/release/culprit
-fi
+# CULPRIT=path uses a built binary.
+source "$root/bench/culprit-bin.sh"
 src=$root/testbed/causal/workers.c
 line="workers.c:$(grep -n 'SLOW_LINE \*/' "$src" | cut -d: -f1)"
 cc=(gcc -O1 -g -gdwarf-4 -gno-variable-location-views -pthread)

@@ -9,15 +9,8 @@ iters=${1:-3000}
 runs=${2:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# CULPRIT=path uses a built binary; the preload runtime inside it is a release build
-# whatever the binary's profile.
-culprit=${CULPRIT:-}
-if [[ -z $culprit ]]; then
-  target=${CARGO_TARGET_DIR:-$root/target}
-  echo "building culprit (release)..." >&2
-  cargo build --release -q -p culprit --manifest-path "$root/Cargo.toml"
-  culprit=$target/release/culprit
-fi
+# CULPRIT=path uses a built binary.
+source "$root/bench/culprit-bin.sh"
 gcc -O1 -g -gdwarf-4 -gno-variable-location-views -pthread "$root/testbed/causal/workers.c" -o "$work/workers"
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
 plain=0; ours=0; theirs=0

@@ -98,14 +98,18 @@ pub fn tree(prep: &Prepared, opts: &Options, symbol: Option<&str>) -> Result<Str
         let (flat, cum) = (n.flat_value(), n.cum_value());
         out.push_str(SEPARATOR);
         out.push('\n');
-        for e in d.graph.in_edges(&rpt.index, n.id) {
-            out.push_str(&format!(
+        // A caller or callee row: its weight, share of this node's cum, and name.
+        let edge_row = |weight: i64, other, inline: bool| {
+            format!(
                 "{:>50} {} |   {}{}\n",
-                rpt.format_value(e.weight),
-                units::percentage(e.weight, cum),
-                rpt.index.name(e.src),
-                if e.inline { " (inline)" } else { "" }
-            ));
+                rpt.format_value(weight),
+                units::percentage(weight, cum),
+                rpt.index.name(other),
+                if inline { " (inline)" } else { "" }
+            )
+        };
+        for e in d.graph.in_edges(&rpt.index, n.id) {
+            out.push_str(&edge_row(e.weight, e.src, e.inline));
         }
         flat_sum = flat_sum.wrapping_add(flat);
         out.push_str(&format!(
@@ -118,13 +122,7 @@ pub fn tree(prep: &Prepared, opts: &Options, symbol: Option<&str>) -> Result<Str
             name
         ));
         for e in d.graph.out_edges(&rpt.index, n.id) {
-            out.push_str(&format!(
-                "{:>50} {} |   {}{}\n",
-                rpt.format_value(e.weight),
-                units::percentage(e.weight, cum),
-                rpt.index.name(e.dest),
-                if e.inline { " (inline)" } else { "" }
-            ));
+            out.push_str(&edge_row(e.weight, e.dest, e.inline));
         }
     }
     if !d.graph.nodes.is_empty() {

@@ -318,6 +318,18 @@ fn web_loads_an_investigate_run_directory() {
     b.wait_for("document.body.dataset.ready === '1' && document.getElementById('headline').textContent.startsWith('inuse_space')");
 }
 
+/// `culprit web INPUT` fails and its error says `message`.
+fn web_refuses(input: &Path, message: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
+        .arg("web")
+        .arg(input)
+        .output()
+        .expect("culprit web");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(message), "{err}");
+}
+
 #[test]
 fn web_rejects_bad_inputs_with_the_file_and_line() {
     let tmp = tempdir("bad");
@@ -326,35 +338,18 @@ fn web_rejects_bad_inputs_with_the_file_and_line() {
     let mut lines: Vec<&str> = good.lines().take(3).collect();
     lines.insert(1, "{\"time\": 1}");
     std::fs::write(&series, lines.join("\n")).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
-        .arg("web")
-        .arg(&series)
-        .output()
-        .expect("culprit web");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "{}: line 2: not a culprit watch sample",
-            series.display()
-        )),
-        "{err}"
+    web_refuses(
+        &series,
+        &format!("{}: line 2: not a culprit watch sample", series.display()),
     );
     let junk = tmp.join("junk.pb.gz");
     std::fs::write(&junk, [0x1f, 0x8b, 8, 0, 0]).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
-        .arg("web")
-        .arg(&junk)
-        .output()
-        .expect("culprit web");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
+    web_refuses(
+        &junk,
+        &format!(
             "{}: not a pprof profile, goroutine dump or culprit watch series",
             junk.display()
-        )),
-        "{err}"
+        ),
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
