@@ -1,6 +1,8 @@
 //! Comparing two runs: the change of each measure with a noise estimate, top function
 //! changes, and whether each finding of the first run is gone in the second.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::findings::Finding;
@@ -160,26 +162,31 @@ fn per_request(s: &Stacks, requests: f64, scale: f64) -> Vec<(String, f64, bool)
 /// Share of all samples above which a function is part of the spine.
 const SPINE_SHARE: f64 = 0.9;
 
+fn by_name(v: &[(String, f64, bool)]) -> HashMap<&str, (f64, bool)> {
+    v.iter()
+        .map(|(k, x, spine)| (k.as_str(), (*x, *spine)))
+        .collect()
+}
+
 fn func_changes(a: &[(String, f64, bool)], b: &[(String, f64, bool)], n: usize) -> Vec<FuncChange> {
+    let (ia, ib) = (by_name(a), by_name(b));
     // Spine frames shrink exactly as much as the total and say nothing of where it went.
-    let spine_or_absent =
-        |v: &[(String, f64, bool)], k: &str| v.iter().find(|(n, _, _)| n == k).is_none_or(|x| x.2);
-    let mut names: Vec<&String> = a
-        .iter()
-        .chain(b.iter())
-        .map(|(k, _, _)| k)
-        .filter(|k| !(spine_or_absent(a, k) && spine_or_absent(b, k)))
+    let spine_or_absent = |i: &HashMap<&str, (f64, bool)>, k: &str| i.get(k).is_none_or(|x| x.1);
+    let mut names: Vec<&str> = ia
+        .keys()
+        .chain(ib.keys())
+        .copied()
+        .filter(|k| !(spine_or_absent(&ia, k) && spine_or_absent(&ib, k)))
         .collect();
-    names.sort();
+    names.sort_unstable();
     names.dedup();
-    let get =
-        |v: &[(String, f64, bool)], k: &str| v.iter().find(|(n, _, _)| n == k).map_or(0.0, |x| x.1);
+    let get = |i: &HashMap<&str, (f64, bool)>, k: &str| i.get(k).map_or(0.0, |x| x.0);
     let mut out: Vec<FuncChange> = names
         .into_iter()
         .map(|k| FuncChange {
-            name: k.clone(),
-            a: get(a, k),
-            b: get(b, k),
+            name: k.to_owned(),
+            a: get(&ia, k),
+            b: get(&ib, k),
         })
         .collect();
     out.sort_by(|x, y| (y.b - y.a).abs().total_cmp(&(x.b - x.a).abs()));
