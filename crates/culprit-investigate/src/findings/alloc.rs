@@ -10,10 +10,18 @@ fn is_constructor(name: &str) -> bool {
     last.starts_with("New") || last.starts_with("new") || last.starts_with("make")
 }
 
+/// Allocation rate under which no allocation path is churn.
+const MIN_CHURN_BYTES_PER_SEC: f64 = 1e6;
+
 /// Allocation volume dominated by one call path, with the GC and allocator CPU it costs.
 pub(super) fn allocation_churn(cpu: Option<&Stacks>, inputs: &Inputs<'_>) -> Option<Finding> {
     let allocs = Stacks::new(inputs.allocs?, Some("alloc_space"));
     if allocs.total <= 0 {
+        return None;
+    }
+    // Below this rate Go's 4 MB minimum heap goal means a collection every few seconds at
+    // most: whatever the shares say (a near-idle process's CPU is mostly GC), nothing churns.
+    if (allocs.total as f64) < MIN_CHURN_BYTES_PER_SEC * inputs.window_secs.max(1e-3) {
         return None;
     }
     let path = allocs.dominant_path(0.5);

@@ -186,6 +186,17 @@ fn allocation_churn_names_the_constructor_and_its_caller() {
         f[0].functions
             .contains(&"main.(*server).handle".to_string())
     );
+    // The same shares at under 1 MB/s (a near-idle fixed service) are no churn.
+    let slow = analyze(&Inputs {
+        cpu: Some(&cpu),
+        allocs: Some(&allocs),
+        window_secs: 1000.0,
+        ..Inputs::default()
+    });
+    assert!(
+        slow.iter().all(|f| f.kind != "allocation-churn"),
+        "{slow:#?}"
+    );
 }
 
 #[test]
