@@ -2,7 +2,9 @@
 # Does a causal profile's prediction hold? testbed/causal/workers.c's slow line is made 25%
 # faster for real (-DSLOW_SCALE=0.75) and the measured program speed-up is printed next to
 # what `culprit causal` and Debian's coz 0.2.2 (DWARF 4 build) predicted for that line at a
-# 25% virtual speed-up (fixed-line, fixed-speedup experiments), in one run.
+# 25% virtual speed-up (fixed-line, fixed-speedup experiments), in one run. Iterations
+# last about ten 1 ms sample periods; much shorter ones leave each worker thread with zero
+# or one sample and the prediction is noise.
 #   bench/causal-predict.sh [RUNS]     (best of RUNS timings of each build, alternated)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,21 +36,21 @@ print("nan")' "$line"
 }
 
 "$culprit" causal --experiment-ms 200 --fixed-speedup 25 --fixed-line "$line" \
-  -o "$work/culprit.coz" -- "$work/workers" 4000 1500000 >/dev/null 2>&1
+  -o "$work/culprit.coz" -- "$work/workers" 400 15000000 >/dev/null 2>&1
 ours=$(predicted "$work/culprit.coz")
 theirs=nan
 if command -v coz >/dev/null; then
   # coz runs no 0% baselines under --fixed-speedup, so it gets the line alone and its
   # speed-ups drawn at random.
   (cd "$work" && coz run --fixed-line "$line" -o "$work/coz.coz" \
-    --- "$work/workers" 4000 1500000 >/dev/null 2>&1)
+    --- "$work/workers" 400 15000000 >/dev/null 2>&1)
   theirs=$(predicted "$work/coz.coz")
 fi
 
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
 base=999999 fast=999999
 for _ in $(seq "$runs"); do
-  b=$(secs "$work/workers" 600 1500000); f=$(secs "$work/workers-faster" 600 1500000)
+  b=$(secs "$work/workers" 60 15000000); f=$(secs "$work/workers-faster" 60 15000000)
   base=$(echo "if ($b < $base) $b else $base" | bc -l)
   fast=$(echo "if ($f < $fast) $f else $fast" | bc -l)
 done

@@ -208,7 +208,7 @@ fn predicted_at_25(exe: &Path, line: &str, out: &Path) -> f64 {
         .arg(out)
         .arg("--")
         .arg(exe)
-        .args(["4000", "1500000"])
+        .args(["300", "15000000"])
         .status()
         .expect("culprit causal");
     assert!(st.success());
@@ -230,7 +230,9 @@ fn predicted_at_25(exe: &Path, line: &str, out: &Path) -> f64 {
 /// Fixed-line experiments predict a clear program speed-up for the slow worker's line made
 /// 25% faster, and less for the fast worker's line. How close the prediction comes to a
 /// real 25% faster build is measured by `bench/causal-predict.sh`: wall-clock times on a
-/// shared machine are no test assertion.
+/// shared machine are no test assertion. Each iteration lasts about ten sample periods:
+/// at one period per iteration a worker thread ends with zero or one sample, and the
+/// prediction is noise (a CI run once saw 1.2% for the slow line).
 #[test]
 fn fixed_line_predictions_separate_the_bottleneck() {
     let _cpu = exclusive();
@@ -249,7 +251,7 @@ fn fixed_line_predictions_separate_the_bottleneck() {
         p_slow * 100.0,
         p_fast * 100.0
     );
-    assert!(p_slow >= 0.02, "slow line predicts only {p_slow}");
+    assert!(p_slow >= 0.10, "slow line predicts only {p_slow}");
     assert!(p_fast < p_slow, "fast line {p_fast} >= slow line {p_slow}");
 }
 
