@@ -11,6 +11,7 @@ mod config;
 mod counters;
 mod delay;
 mod interpose;
+mod objects;
 mod output;
 mod profiler;
 mod sampler;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::counters::{self, BEGIN, END, THROUGHPUT};
+use crate::objects::{self, Mapping};
 use crate::sampler::{self, DELAY_SIZE, NONE, SCOPE, SELECTED, SELECTED_SAMPLES, Scope, WAITING};
 use crate::{delay, output, table::Table};
 
@@ -24,7 +25,8 @@ pub fn running() -> bool {
     RUNNING.load(Ordering::Acquire)
 }
 
-fn warn(msg: &str) {
+/// Writes a message to standard error.
+pub fn warn(msg: &str) {
     let line = format!("culprit causal: {msg}\n");
     // SAFETY: writing a live buffer to stderr.
     unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
@@ -33,19 +35,6 @@ fn warn(msg: &str) {
 fn monotonic_ns() -> u64 {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-/// Load bias of the main executable: the first object dl_iterate_phdr reports.
-fn main_bias() -> u64 {
-    extern "C" fn first(info: *mut libc::dl_phdr_info, _: usize, out: *mut libc::c_void) -> i32 {
-        // SAFETY: the loader passes a valid info; `out` is our u64.
-        unsafe { *out.cast::<u64>() = (*info).dlpi_addr };
-        1
-    }
-    let mut bias = 0u64;
-    // SAFETY: the callback matches dl_iterate_phdr's contract and writes only `bias`.
-    unsafe { libc::dl_iterate_phdr(Some(first), (&mut bias as *mut u64).cast()) };
-    bias
 }
 
 /// Loads the scope, installs sampling and starts the experiment thread.
@@ -84,12 +73,16 @@ pub fn start() {
         }
         id
     });
-    let _ = SCOPE.set(Scope {
+    let maps = (0..table.objects.len())
+        .map(|_| Mapping::default())
+        .collect();
+    let scope = SCOPE.get_or_init(|| Scope {
         table,
-        bias: main_bias(),
+        maps,
         counts,
         reported,
     });
+    objects::refresh(&scope.table, &scope.maps, true);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
@@ -166,14 +159,22 @@ impl Rng {
     }
 }
 
+/// Picks up objects the program loaded or unloaded since the last look.
+fn watch_loader() {
+    if let Some(s) = SCOPE.get() {
+        objects::refresh(&s.table, &s.maps, false);
+    }
+}
+
 fn sleep_unless_stopped(d: Duration) -> bool {
     let end = Instant::now() + d;
     while !STOP.load(Ordering::Acquire) {
+        watch_loader();
         let now = Instant::now();
         if now >= end {
             return true;
         }
-        std::thread::sleep((end - now).min(Duration::from_millis(20)));
+        std::thread::sleep((end - now).min(Duration::from_millis(5)));
     }
     false
 }
@@ -199,6 +200,7 @@ fn experiments(p: &Params) {
             if STOP.load(Ordering::Acquire) || Instant::now() > wait_until {
                 break;
             }
+            watch_loader();
             std::thread::sleep(Duration::from_millis(1));
         }
         let selected = SELECTED.load(Ordering::Acquire);

@@ -9,14 +9,14 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::{delay, table::Table};
+use crate::{delay, objects::Mapping, table::Table};
 
-/// The line table and the executable's load bias, fixed before sampling starts.
+/// The line tables, fixed before sampling starts, and where their objects are loaded.
 pub struct Scope {
-    /// Address ranges to lines.
+    /// Address ranges to lines, per object.
     pub table: Table,
-    /// Runtime address minus link-time address of the main executable.
-    pub bias: u64,
+    /// Where each of `table.objects` is loaded now, if it is.
+    pub maps: Vec<Mapping>,
     /// Samples per line since the start.
     pub counts: Vec<AtomicU64>,
     /// Part of `counts` already written to the profile.
@@ -203,6 +203,18 @@ pub fn stop_thread() {
     }
 }
 
+impl Scope {
+    /// The in-scope line at a runtime address. Async-signal-safe.
+    fn lookup(&self, ip: u64) -> Option<u32> {
+        self.table
+            .objects
+            .iter()
+            .zip(&self.maps)
+            .filter(|(o, _)| o.has_lines())
+            .find_map(|(o, m)| m.link_address(ip).map(|a| o.lookup(a)))?
+    }
+}
+
 extern "C" fn on_sample(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: errno is thread-local; the handler must leave it as it found it.
     let errno = unsafe { *libc::__errno_location() };
@@ -211,7 +223,7 @@ extern "C" fn on_sample(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mu
         let ip = unsafe {
             (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize]
         } as u64;
-        let line = scope.table.lookup(ip.wrapping_sub(scope.bias));
+        let line = scope.lookup(ip);
         if let Some(l) = line {
             if let Some(c) = scope.counts.get(l as usize) {
                 c.fetch_add(1, Ordering::Relaxed);

@@ -1,8 +1,6 @@
 //! The address-to-line table the causal runtime searches on every sample, computed from an
-//! executable's DWARF line programs (versions 2 to 5, compressed sections included).
-//! Encoding (little endian): magic `CULPRITL`, u64 range count, u64 line count, ranges of
-//! (u64 start, u64 end, u32 line id, u32 0) sorted by start, then each line name as u32
-//! length and UTF-8 bytes.
+//! ELF object's DWARF line programs (versions 2 to 5, compressed sections included): an
+//! executable or a shared object, at link-time addresses.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -14,7 +12,7 @@ use object::{Object, ObjectSection};
 #[derive(Debug, thiserror::Error)]
 pub enum LineTableError {
     /// Not an object file this reader understands.
-    #[error("not an ELF executable: {0}")]
+    #[error("not an ELF object: {0}")]
     Object(String),
     /// The DWARF data was malformed.
     #[error("reading DWARF line tables: {0}")]
@@ -66,7 +64,7 @@ impl Scope {
     }
 }
 
-/// Address ranges of an executable mapped to `file:line` names.
+/// Address ranges of an ELF object mapped to `file:line` names.
 #[derive(Debug, Default, PartialEq)]
 pub struct LineTable {
     /// (start, end, line id), sorted and non-overlapping.
@@ -181,25 +179,6 @@ impl LineTable {
         let i = self.ranges.partition_point(|r| r.0 <= addr);
         let r = self.ranges.get(i.checked_sub(1)?)?;
         (addr < r.1).then_some(r.2)
-    }
-
-    /// The runtime's binary encoding.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(24 + self.ranges.len() * 24);
-        out.extend_from_slice(b"CULPRITL");
-        out.extend_from_slice(&(self.ranges.len() as u64).to_le_bytes());
-        out.extend_from_slice(&(self.lines.len() as u64).to_le_bytes());
-        for &(s, e, l) in &self.ranges {
-            out.extend_from_slice(&s.to_le_bytes());
-            out.extend_from_slice(&e.to_le_bytes());
-            out.extend_from_slice(&l.to_le_bytes());
-            out.extend_from_slice(&0u32.to_le_bytes());
-        }
-        for l in &self.lines {
-            out.extend_from_slice(&(l.len() as u32).to_le_bytes());
-            out.extend_from_slice(l.as_bytes());
-        }
-        out
     }
 }
 

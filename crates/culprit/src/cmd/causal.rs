@@ -6,7 +6,8 @@ use std::process::Command as Process;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use culprit_causal::linetable::{LineTable, Scope};
+use culprit_causal::linetable::Scope;
+use culprit_causal::objects;
 use culprit_causal::{Analysis, analyze, render};
 
 /// Commands of this group.
@@ -40,9 +41,16 @@ struct RunArgs {
     #[arg(long = "progress", value_name = "NAME")]
     progress: Vec<String>,
     /// Source files whose lines may be sped up (glob on the path, or on the file name when
-    /// it has no `/`); default: the program's own sources, not system or toolchain ones.
+    /// it has no `/`), in the executable and its shared objects; default: the program's own
+    /// sources, not system or toolchain ones.
     #[arg(long = "scope", value_name = "GLOB")]
     scope: Vec<String>,
+    /// Shared objects (files, or directories of `.so` files) the program may dlopen from
+    /// where culprit does not look. It looks at the libraries the executable links and the
+    /// `.so` files in its directory, its RPATH/RUNPATH, LD_LIBRARY_PATH and the working
+    /// directory; system libraries (under /lib* and /usr/lib*) are never in scope.
+    #[arg(long = "lib", value_name = "PATH")]
+    lib: Vec<PathBuf>,
     /// Experiment only on this line (`file:line`, the file as a path suffix).
     #[arg(long, value_name = "FILE:LINE")]
     fixed_line: Option<String>,
@@ -150,10 +158,13 @@ fn profile(r: &RunArgs) -> anyhow::Result<()> {
         );
     }
     let scope = Scope::new(&r.scope).context("--scope")?;
-    let table = LineTable::from_elf(&data, &scope).with_context(|| format!("{}", exe.display()))?;
+    let program = objects::line_tables(&exe, &data, &r.lib, &scope)?;
+    for note in &program.notes {
+        eprintln!("culprit causal: {note}");
+    }
     let work = tempdir()?;
     let table_path = work.join("lines.bin");
-    std::fs::write(&table_path, table.encode()).context("writing the line table")?;
+    std::fs::write(&table_path, program.tables.encode()).context("writing the line table")?;
     let rt = culprit_causal::runtime::install().context("installing the causal runtime")?;
     let preload = match std::env::var("LD_PRELOAD") {
         Ok(v) if !v.is_empty() => format!("{}:{v}", rt.display()),
@@ -162,8 +173,8 @@ fn profile(r: &RunArgs) -> anyhow::Result<()> {
     let out = std::path::absolute(&r.output).unwrap_or_else(|_| r.output.clone());
     eprintln!(
         "culprit causal: {} lines in scope of {}; writing {}",
-        table.lines.len(),
-        exe.display(),
+        program.tables.lines.len(),
+        objects::describe(&exe, &program),
         out.display()
     );
     let mut cmd = Process::new(&exe);
