@@ -7,16 +7,19 @@
 
 use std::ffi::CStr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use crate::table::Table;
 
-/// One table object's current place in memory.
+/// One table object's current place in memory, published as a sequence lock: the
+/// experiment thread makes `seq` odd while it rewrites the fields, and a sample that saw
+/// an odd or changed `seq` treats the object as not loaded rather than read a torn range.
 #[derive(Default)]
 pub struct Mapping {
-    active: AtomicBool,
+    seq: AtomicU64,
     bias: AtomicU64,
+    /// `lo == hi` when not loaded.
     lo: AtomicU64,
     hi: AtomicU64,
 }
@@ -24,30 +27,35 @@ pub struct Mapping {
 impl Mapping {
     /// Link-time address of a runtime address inside this object. Async-signal-safe.
     pub fn link_address(&self, ip: u64) -> Option<u64> {
-        if !self.active.load(Ordering::Acquire) {
+        let s1 = self.seq.load(Ordering::Acquire);
+        if s1 % 2 == 1 {
             return None;
         }
-        let (lo, hi) = (
-            self.lo.load(Ordering::Relaxed),
-            self.hi.load(Ordering::Relaxed),
-        );
-        (lo <= ip && ip < hi).then(|| ip.wrapping_sub(self.bias.load(Ordering::Relaxed)))
+        let lo = self.lo.load(Ordering::Relaxed);
+        let hi = self.hi.load(Ordering::Relaxed);
+        let bias = self.bias.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        if self.seq.load(Ordering::Relaxed) != s1 || !(lo <= ip && ip < hi) {
+            return None;
+        }
+        Some(ip.wrapping_sub(bias))
     }
 
-    fn publish(&self, o: &Loaded) {
-        if self.active.load(Ordering::Acquire)
-            && self.bias.load(Ordering::Relaxed) == o.bias
-            && self.lo.load(Ordering::Relaxed) == o.lo
-            && self.hi.load(Ordering::Relaxed) == o.hi
+    /// Publishes a new place (`lo == hi` for not loaded). Only the experiment thread (or
+    /// start-up, before it exists) writes.
+    fn publish(&self, bias: u64, lo: u64, hi: u64) {
+        if self.bias.load(Ordering::Relaxed) == bias
+            && self.lo.load(Ordering::Relaxed) == lo
+            && self.hi.load(Ordering::Relaxed) == hi
         {
             return;
         }
-        // A sample racing this update sees the object as unloaded, never half-moved.
-        self.active.store(false, Ordering::Release);
-        self.bias.store(o.bias, Ordering::Relaxed);
-        self.lo.store(o.lo, Ordering::Relaxed);
-        self.hi.store(o.hi, Ordering::Relaxed);
-        self.active.store(true, Ordering::Release);
+        self.seq.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.bias.store(bias, Ordering::Relaxed);
+        self.lo.store(lo, Ordering::Relaxed);
+        self.hi.store(hi, Ordering::Relaxed);
+        self.seq.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -158,7 +166,7 @@ pub fn refresh(table: &Table, maps: &[Mapping], force: bool) {
         match index {
             Some(k) => {
                 if let (Some(m), Some(p)) = (maps.get(k), present.get_mut(k)) {
-                    m.publish(o);
+                    m.publish(o.bias, o.lo, o.hi);
                     *p = true;
                 }
             }
@@ -168,7 +176,7 @@ pub fn refresh(table: &Table, maps: &[Mapping], force: bool) {
     }
     for (m, p) in maps.iter().zip(present) {
         if !p {
-            m.active.store(false, Ordering::Release);
+            m.publish(0, 0, 0);
         }
     }
 }
@@ -176,10 +184,7 @@ pub fn refresh(table: &Table, maps: &[Mapping], force: bool) {
 /// Says once that a program's own library (not a system one) has no table: the driver
 /// did not find it before the run, so its lines are not sampled.
 fn warn_unknown(name: &[u8]) {
-    let system = [&b"/lib"[..], b"/usr/lib"]
-        .iter()
-        .any(|p| name.starts_with(p));
-    if system || !name.contains(&b'/') {
+    if is_system(name) || !name.contains(&b'/') {
         return;
     }
     let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
@@ -192,4 +197,18 @@ fn warn_unknown(name: &[u8]) {
          (name it with --lib)",
         String::from_utf8_lossy(name)
     ));
+}
+
+/// Under a system library directory (`/lib`, `/lib64`, `/usr/lib`, `/usr/libexec`, ...)
+/// or a Rust toolchain, as `culprit_causal::dynamic::is_system_object` decides for the driver.
+fn is_system(path: &[u8]) -> bool {
+    if path.windows(9).any(|w| w == b"/rustlib/") {
+        return true;
+    }
+    let rest = path.strip_prefix(b"/usr").unwrap_or(path);
+    let Some(rest) = rest.strip_prefix(b"/lib") else {
+        return false;
+    };
+    let dir = rest.split(|&b| b == b'/').next().unwrap_or_default();
+    rest.contains(&b'/') && matches!(dir, b"" | b"32" | b"64" | b"x32" | b"exec")
 }

@@ -81,10 +81,20 @@ fn expand_origin(dir: &str, origin: &Path) -> Option<PathBuf> {
     (!expanded.contains('$')).then(|| PathBuf::from(expanded))
 }
 
-/// Whether a shared object lives in a system library directory (`/lib*`, `/usr/lib*`):
-/// its code is the distribution's, not the program's, so its lines are out of scope.
+/// Whether a file lives under a system library directory (`/lib`, `/lib32`, `/lib64`,
+/// `/libx32`, and the same under `/usr`, plus `/usr/libexec`) or in a Rust toolchain
+/// (`.../rustlib/...`): its code is the distribution's, not the program's, so its lines
+/// are out of scope. `/usr/local/lib` is the program's.
 pub fn is_system_object(path: &str) -> bool {
-    ["/lib", "/usr/lib"].iter().any(|p| path.starts_with(p))
+    if path.contains("/rustlib/") {
+        return true;
+    }
+    let rest = path.strip_prefix("/usr").unwrap_or(path);
+    let Some(rest) = rest.strip_prefix("/lib") else {
+        return false;
+    };
+    let dir = rest.split('/').next().unwrap_or_default();
+    rest.contains('/') && matches!(dir, "" | "32" | "64" | "x32" | "exec")
 }
 
 #[cfg(test)]
@@ -123,6 +133,22 @@ mod tests {
         assert!(is_system_object("/lib64/ld-linux-x86-64.so.2"));
         assert!(!is_system_object("/usr/local/lib/libapp.so"));
         assert!(!is_system_object("/home/me/build/libapp.so"));
+        assert!(!is_system_object("/library/libapp.so"));
+        assert!(!is_system_object("/usr/libfoo/libapp.so"));
+        assert!(is_system_object("/usr/libexec/x/y.so"));
+        assert!(is_system_object(
+            "/root/.rustup/toolchains/stable/lib/rustlib/x86_64-unknown-linux-gnu/lib/libstd-1.so"
+        ));
+    }
+
+    proptest::proptest! {
+        /// Any bytes, ELF-looking or not, parse to needs or a clear error, never a panic.
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            let mut data = b"\x7fELF\x02\x01\x01\0".to_vec();
+            data.extend(tail);
+            let _ = Dependencies::parse(&data);
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The objects a program will or may load, and their line tables: the executable, the
 //! libraries it links (`DT_NEEDED`, followed through each library's own needs as ld.so
 //! finds them), and the shared objects it could `dlopen` from its own directories (the
-//! executable's directory, its RPATH/RUNPATH, `LD_LIBRARY_PATH`, the working directory)
-//! or from paths the user names. The runtime cannot parse DWARF, so every table is built
+//! executable's directory, its RPATH/RUNPATH, the working directory) or from paths the
+//! user names or preloads. `LD_LIBRARY_PATH` is searched for linked libraries but not
+//! scanned for plugins: test runners and shells fill it with toolchain directories. The runtime cannot parse DWARF, so every table is built
 //! here, before the run; system libraries (`/lib*`, `/usr/lib*`) are left out. This module
 //! reads files; the parsing it relies on is in [`crate::dynamic`] and [`crate::linetable`].
 
@@ -100,6 +101,11 @@ pub fn line_tables(
     let mut scan: Vec<PathBuf> = origin.into_iter().collect();
     scan.extend(dirs);
     scan.extend(std::env::current_dir().ok());
+    // Libraries the user preloads run the program's code too.
+    let preload = std::env::var("LD_PRELOAD").unwrap_or_default();
+    for p in preload.split([':', ' ']).filter(|p| p.contains('/')) {
+        w.enqueue(Path::new(p), Origin::Named);
+    }
     for p in extra {
         if p.is_dir() {
             scan.push(p.clone());
@@ -154,8 +160,8 @@ fn origin_dir(path: &Path) -> Option<PathBuf> {
 }
 
 impl Walk<'_> {
-    /// Builds one object's table and queues what it links; returns the directories ld.so
-    /// would search for it.
+    /// Builds one object's table and queues what it links; returns its RPATH/RUNPATH
+    /// directories.
     fn add(
         &mut self,
         path: &Path,
@@ -193,6 +199,7 @@ impl Walk<'_> {
             return Vec::new();
         };
         let dirs = deps.search_dirs(&origin_dir, self.ld_library_path.as_deref());
+        let run_paths = deps.search_dirs(&origin_dir, None);
         for name in &deps.needed {
             let found = if name.contains('/') {
                 Some(PathBuf::from(name))
@@ -205,7 +212,7 @@ impl Walk<'_> {
                 self.enqueue(&p, Origin::Linked);
             }
         }
-        dirs
+        run_paths
     }
 
     fn enqueue(&mut self, path: &Path, origin: Origin) {
@@ -248,17 +255,26 @@ impl Walk<'_> {
 
 /// `exe` and the libraries with lines in scope, for the start-up message.
 pub fn describe(exe: &Path, t: &ProgramTables) -> String {
+    const SHOWN: usize = 4;
     let mut s = exe.display().to_string();
-    if !t.libraries.is_empty() {
-        let names: Vec<String> = t
-            .libraries
-            .iter()
-            .map(|l| {
-                l.file_name()
-                    .map_or_else(|| l.display().to_string(), |n| n.to_string_lossy().into())
-            })
-            .collect();
-        s.push_str(&format!(" and {}", names.join(", ")));
+    let names: Vec<String> = t
+        .libraries
+        .iter()
+        .take(SHOWN)
+        .map(|l| {
+            l.file_name()
+                .map_or_else(|| l.display().to_string(), |n| n.to_string_lossy().into())
+        })
+        .collect();
+    if !names.is_empty() {
+        s.push_str(" and ");
+        s.push_str(&names.join(", "));
+    }
+    if t.libraries.len() > SHOWN {
+        s.push_str(&format!(
+            " and {} more shared objects",
+            t.libraries.len() - SHOWN
+        ));
     }
     s
 }

@@ -46,9 +46,10 @@ struct RunArgs {
     #[arg(long = "scope", value_name = "GLOB")]
     scope: Vec<String>,
     /// Shared objects (files, or directories of `.so` files) the program may dlopen from
-    /// where culprit does not look. It looks at the libraries the executable links and the
-    /// `.so` files in its directory, its RPATH/RUNPATH, LD_LIBRARY_PATH and the working
-    /// directory; system libraries (under /lib* and /usr/lib*) are never in scope.
+    /// where culprit does not look. It looks at the libraries the executable links (found
+    /// as ld.so finds them) and preloads, and at the `.so` files in the executable's
+    /// directory, its RPATH/RUNPATH and the working directory; system libraries (under
+    /// /lib* and /usr/lib*) and Rust toolchain ones are never in scope.
     #[arg(long = "lib", value_name = "PATH")]
     lib: Vec<PathBuf>,
     /// Experiment only on this line (`file:line`, the file as a path suffix).
