@@ -4,10 +4,10 @@
 //!
 //! ```no_run
 //! # fn demo(profile: &culprit_profile::Profile) -> std::io::Result<()> {
-//! use culprit_flame::{svg, tree::{FlameTree, Side}};
-//! let mut tree = FlameTree::new();
-//! tree.add_profile(profile, Side::Value, |s| s.values[0]);
-//! tree.sort();
+//! use culprit_flame::{svg, tree::{Side, StackSet}};
+//! let mut stacks = StackSet::new();
+//! stacks.add_profile(profile, Side::Value, |s| s.values[0]);
+//! let tree = stacks.build(0);
 //! svg::write_svg(&tree, &svg::Options::default(), &mut std::io::stdout())?;
 //! # Ok(()) }
 //! ```

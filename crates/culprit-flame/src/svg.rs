@@ -74,8 +74,19 @@ pub fn share_change(after: i64, after_total: i64, before: i64, before_total: i64
     share(after, after_total) - share(before, before_total)
 }
 
-/// Writes `tree` as a self-contained interactive SVG. The tree should be sorted
-/// ([`FlameTree::sort`]) for the usual left-to-right order.
+/// The smallest value a frame needs to be drawn when the root holds `root_value`: frames
+/// narrower than `opts.min_width_px` are left out. Pass it to [`crate::tree::StackSet::build`]
+/// so they are never built.
+pub fn min_visible_value(opts: &Options, root_value: i64) -> i64 {
+    let inner = f64::from(opts.width.max(200)) - 2.0 * PAD_X;
+    if root_value > 0 {
+        ((opts.min_width_px * root_value as f64 / inner).ceil() as i64).max(1)
+    } else {
+        i64::MAX
+    }
+}
+
+/// Writes `tree` as a self-contained interactive SVG.
 pub fn write_svg(tree: &FlameTree, opts: &Options, out: &mut impl Write) -> io::Result<()> {
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
     let root_value = tree.total();
@@ -96,29 +107,21 @@ pub fn write_svg(tree: &FlameTree, opts: &Options, out: &mut impl Write) -> io::
     } else {
         0.0
     };
-    let min_value = if scale > 0.0 {
-        (opts.min_width_px / scale).ceil() as i64
-    } else {
-        i64::MAX
-    };
+    let min_value = min_visible_value(opts, root_value);
 
     // Visible frames, each with its x offset in value units, in pre-order.
     let mut visible: Vec<(NodeIdx, i64)> = Vec::new();
     let mut max_depth = 0u32;
-    let mut stack: Vec<(NodeIdx, i64)> = vec![(0, 0)];
-    while let Some((n, x)) = stack.pop() {
+    let mut stack: Vec<NodeIdx> = vec![0];
+    while let Some(n) = stack.pop() {
         let node = &tree.nodes[n as usize];
         // The root stays even when empty, so every graph has a frame holding the total.
-        if n != 0 && node.value < min_value.max(1) {
+        if n != 0 && node.value < min_value {
             continue;
         }
-        visible.push((n, x));
+        visible.push((n, node.x));
         max_depth = max_depth.max(node.depth);
-        let mut cx = x + node.value;
-        for &c in node.children.iter().rev() {
-            cx -= tree.nodes[c as usize].value;
-            stack.push((c, cx));
-        }
+        stack.extend(node.children.iter().rev());
     }
     let max_change = if opts.differential {
         visible

@@ -1,7 +1,12 @@
-//! The flame graph model: stacks merged into a tree of frames, each with the value of the
-//! profile drawn and, for differential graphs, the value of the base profile.
+//! The flame graph model. Stacks are gathered first ([`StackSet`]: interned names, frames
+//! in one arena), then sorted by name and merged into a tree ([`FlameTree`]) in one pass:
+//! sorted stacks put each frame's callees next to each other, so the tree is built without
+//! looking up children, and a frame too narrow to draw is dropped with its callees as soon
+//! as it is complete.
 
 use culprit_profile::{Profile, Sample};
+use std::collections::hash_map::Entry;
+
 use rustc_hash::FxHashMap;
 
 use crate::colour::{Classifier, Kind};
@@ -18,41 +23,32 @@ pub struct Node {
     pub parent: NodeIdx,
     /// Distance from the root (the root is 0).
     pub depth: u32,
+    /// Offset of the frame's left edge from the root's, in value units: its caller's
+    /// offset plus what lies to its left there (the caller's own value, then earlier
+    /// callees, drawn or not).
+    pub x: i64,
     /// Inclusive value in the profile drawn.
     pub value: i64,
+    /// Value of the stacks that end at this frame, in the profile drawn.
+    pub self_value: i64,
     /// Inclusive value in the base profile (differential graphs only).
     pub base: i64,
-    /// Callees, in insertion order; [`FlameTree::sort`] orders them by name.
+    /// Callees, ordered by name.
     pub children: Vec<NodeIdx>,
 }
 
-/// Stacks merged by common prefix. Frame names are interned, each with the package kind
-/// that picks its colour.
+/// Stacks merged by common prefix, callees ordered by name (the flame graph convention
+/// that makes two graphs of similar profiles line up). Frame names come with the package
+/// kind that picks their colour.
 #[derive(Clone, Debug)]
 pub struct FlameTree {
-    /// The nodes; `nodes[0]` is the root, named `all`.
+    /// The nodes in pre-order; `nodes[0]` is the root, named `all`.
     pub nodes: Vec<Node>,
-    /// Interned frame names.
+    /// Frame names, in lexical order.
     pub names: Vec<Box<str>>,
     /// Package kind of each name.
     pub kinds: Vec<Kind>,
-    name_ids: FxHashMap<Box<str>, u32>,
-    /// Children of nodes with at least [`INDEXED_FROM`] of them, by parent and name.
-    edges: FxHashMap<(NodeIdx, u32), NodeIdx>,
-    /// The previous stack added and its nodes: consecutive stacks (sorted folded input,
-    /// pprof's samples) mostly share a prefix, which then needs no edge lookups.
-    last_stack: Vec<u32>,
-    last_path: Vec<NodeIdx>,
 }
-
-impl Default for FlameTree {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Children counted from which a node's children are found through the edge map.
-const INDEXED_FROM: usize = 16;
 
 /// Which of a node's two values a stack adds to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,28 +59,46 @@ pub enum Side {
     Base,
 }
 
-impl FlameTree {
-    /// An empty tree holding only the root.
+/// One gathered stack: `len` frames from `start` in the arena.
+#[derive(Clone, Copy, Debug)]
+struct Stack {
+    start: usize,
+    len: u32,
+    side: Side,
+    value: i64,
+}
+
+/// Stacks gathered for a [`FlameTree`].
+#[derive(Clone, Debug)]
+pub struct StackSet {
+    names: Vec<Box<str>>,
+    kinds: Vec<Kind>,
+    name_ids: FxHashMap<Box<str>, u32>,
+    /// Every stack's frames, root first, back to back.
+    frames: Vec<u32>,
+    stacks: Vec<Stack>,
+}
+
+impl Default for StackSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const ROOT_NAME: &str = "all";
+
+impl StackSet {
+    /// No stacks yet.
     pub fn new() -> Self {
-        let mut t = Self {
-            nodes: Vec::new(),
+        let mut s = Self {
             names: Vec::new(),
             kinds: Vec::new(),
             name_ids: FxHashMap::default(),
-            edges: FxHashMap::default(),
-            last_stack: Vec::new(),
-            last_path: Vec::new(),
+            frames: Vec::new(),
+            stacks: Vec::new(),
         };
-        let root = t.intern("all", Kind::Other);
-        t.nodes.push(Node {
-            name: root,
-            parent: 0,
-            depth: 0,
-            value: 0,
-            base: 0,
-            children: Vec::new(),
-        });
-        t
+        s.intern(ROOT_NAME, Kind::Other);
+        s
     }
 
     /// The id of `name`, adding it with `kind` when new.
@@ -99,150 +113,274 @@ impl FlameTree {
         id
     }
 
-    /// The name of a node.
-    pub fn name(&self, n: NodeIdx) -> &str {
-        self.nodes
-            .get(n as usize)
-            .and_then(|node| self.names.get(node.name as usize))
-            .map_or("", |s| s)
-    }
-
     /// Adds `value` along a stack of interned names, root first. Non-positive values are
     /// skipped: a flame graph has no negative widths.
     pub fn add_stack(&mut self, stack: &[u32], value: i64, side: Side) {
         if value <= 0 {
             return;
         }
-        let shared = stack
-            .iter()
-            .zip(&self.last_stack)
-            .take_while(|(a, b)| a == b)
-            .count()
-            .min(self.last_path.len());
-        self.last_stack.clear();
-        self.last_stack.extend_from_slice(stack);
-        self.last_path.truncate(shared);
-        self.bump(0, value, side);
-        for i in 0..shared {
-            let n = self.last_path[i];
-            self.bump(n, value, side);
-        }
-        let mut at: NodeIdx = self.last_path.last().copied().unwrap_or(0);
-        for &name in &stack[shared..] {
-            let next = match self.child(at, name) {
-                Some(n) => n,
-                None => {
-                    let n = self.nodes.len() as NodeIdx;
-                    let depth = self.nodes[at as usize].depth + 1;
-                    self.nodes.push(Node {
-                        name,
-                        parent: at,
-                        depth,
-                        value: 0,
-                        base: 0,
-                        children: Vec::new(),
-                    });
-                    let siblings = &mut self.nodes[at as usize].children;
-                    siblings.push(n);
-                    let count = siblings.len();
-                    if count > INDEXED_FROM {
-                        self.edges.insert((at, name), n);
-                    } else if count == INDEXED_FROM {
-                        // Enough siblings that a scan costs more than a hash lookup.
-                        let indexed: Vec<NodeIdx> = siblings.clone();
-                        for c in indexed {
-                            let c_name = self.nodes[c as usize].name;
-                            self.edges.insert((at, c_name), c);
-                        }
-                    }
-                    n
-                }
-            };
-            self.bump(next, value, side);
-            self.last_path.push(next);
-            at = next;
-        }
+        let start = self.frames.len();
+        self.frames.extend_from_slice(stack);
+        self.push(start, value, side);
     }
 
-    /// The child of `at` named `name`: a scan of few children (the last added first, the
-    /// likely one for sorted input), a hash lookup among many.
-    fn child(&self, at: NodeIdx, name: u32) -> Option<NodeIdx> {
-        let children = &self.nodes[at as usize].children;
-        if children.len() >= INDEXED_FROM {
-            return self.edges.get(&(at, name)).copied();
-        }
-        children
-            .iter()
-            .rev()
-            .copied()
-            .find(|&c| self.nodes[c as usize].name == name)
-    }
-
-    fn bump(&mut self, n: NodeIdx, value: i64, side: Side) {
-        let node = &mut self.nodes[n as usize];
-        match side {
-            Side::Value => node.value = node.value.saturating_add(value),
-            Side::Base => node.base = node.base.saturating_add(value),
-        }
-    }
-
-    /// Orders every node's children by name, the flame graph convention that makes two
-    /// graphs of similar profiles line up.
-    pub fn sort(&mut self) {
-        let names = &self.names;
-        let mut keys: Vec<u32> = self.nodes.iter().map(|n| n.name).collect();
-        // Sort by name string once; ranks make the per-node sorts integer compares.
-        let mut order: Vec<u32> = (0..names.len() as u32).collect();
-        order.sort_unstable_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
-        let mut rank = vec![0u32; names.len()];
-        for (r, id) in order.into_iter().enumerate() {
-            rank[id as usize] = r as u32;
-        }
-        for k in &mut keys {
-            *k = rank[*k as usize];
-        }
-        for node in &mut self.nodes {
-            node.children.sort_unstable_by_key(|c| keys[*c as usize]);
-        }
+    fn push(&mut self, start: usize, value: i64, side: Side) {
+        self.stacks.push(Stack {
+            start,
+            len: (self.frames.len() - start) as u32,
+            side,
+            value,
+        });
     }
 
     /// Adds the samples of `profile` using `value` to read each sample's value.
     pub fn add_profile(&mut self, profile: &Profile, side: Side, value: impl Fn(&Sample) -> i64) {
         let classifier = Classifier::new(profile);
-        let frames: Vec<Vec<u32>> = profile
-            .locations
-            .iter()
-            .map(|loc| {
-                let names = culprit_profile::folded::location_frames(profile, loc);
-                names
-                    .iter()
-                    .zip(
-                        loc.lines
-                            .iter()
-                            .rev()
-                            .map(Some)
-                            .chain(std::iter::repeat(None)),
-                    )
-                    .map(|(name, line)| {
-                        let file = line
-                            .and_then(|l| profile.line_function(l))
-                            .map_or("", |f| f.filename.as_str());
-                        let kind = classifier.classify(name, file);
-                        self.intern(name, kind)
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut stack: Vec<u32> = Vec::new();
+        // Each location's frame when it has one (most do), else MANY and its frames, caller
+        // first, at `inlined[starts[i]..starts[i + 1]]`.
+        const MANY: u32 = u32::MAX;
+        let mut single: Vec<u32> = Vec::with_capacity(profile.locations.len());
+        let mut inlined: Vec<u32> = Vec::new();
+        let mut starts: Vec<usize> = Vec::with_capacity(profile.locations.len() + 1);
+        for loc in &profile.locations {
+            starts.push(inlined.len());
+            let names = culprit_profile::folded::location_frames(profile, loc);
+            let lines = loc
+                .lines
+                .iter()
+                .rev()
+                .map(Some)
+                .chain(std::iter::repeat(None));
+            let first = inlined.len();
+            for (name, line) in names.iter().zip(lines) {
+                let file = line
+                    .and_then(|l| profile.line_function(l))
+                    .map_or("", |f| f.filename.as_str());
+                let kind = classifier.classify(name, file);
+                inlined.push(self.intern(name, kind));
+            }
+            if inlined.len() == first + 1 {
+                single.push(inlined[first]);
+                inlined.truncate(first);
+            } else {
+                single.push(MANY);
+            }
+        }
+        starts.push(inlined.len());
+        // Samples that differ only in labels share a stack: it is expanded once.
+        let mut seen: FxHashMap<&[u32], usize> = FxHashMap::default();
         for s in &profile.samples {
-            stack.clear();
-            for &loc in s.locations.iter().rev() {
-                if let Some(f) = frames.get(loc as usize) {
-                    stack.extend_from_slice(f);
+            let v = value(s);
+            if v <= 0 {
+                continue;
+            }
+            match seen.entry(&s.locations) {
+                Entry::Occupied(e) => {
+                    let stack = &mut self.stacks[*e.get()];
+                    stack.value = stack.value.saturating_add(v);
+                    continue;
+                }
+                Entry::Vacant(e) => {
+                    e.insert(self.stacks.len());
                 }
             }
-            self.add_stack(&stack, value(s), side);
+            let start = self.frames.len();
+            for &loc in s.locations.iter().rev() {
+                let loc = loc as usize;
+                match single.get(loc) {
+                    Some(&MANY) => {
+                        if let (Some(&a), Some(&b)) = (starts.get(loc), starts.get(loc + 1)) {
+                            self.frames.extend_from_slice(&inlined[a..b]);
+                        }
+                    }
+                    Some(&f) => self.frames.push(f),
+                    None => {}
+                }
+            }
+            self.push(start, v, side);
         }
+    }
+
+    /// Sum of the values of the profile drawn: the root's value once built.
+    pub fn total(&self) -> i64 {
+        self.stacks
+            .iter()
+            .filter(|s| s.side == Side::Value)
+            .fold(0i64, |t, s| t.saturating_add(s.value))
+    }
+
+    /// Merges the stacks into a tree. A frame whose value is below `min_value` is left out
+    /// with its callees (its value still counts in its caller's); `0` keeps every frame.
+    pub fn build(self, min_value: i64) -> FlameTree {
+        let StackSet {
+            names,
+            kinds,
+            mut frames,
+            mut stacks,
+            ..
+        } = self;
+        // Renumber names in lexical order, so sorting stacks by id sorts them by name.
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_unstable_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+        let mut rank = vec![0u32; names.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        for f in &mut frames {
+            *f = rank[*f as usize];
+        }
+        let mut names_sorted: Vec<Box<str>> = Vec::with_capacity(names.len());
+        let mut kinds_sorted = Vec::with_capacity(names.len());
+        let mut names = names.into_iter().map(Some).collect::<Vec<_>>();
+        for &id in &order {
+            names_sorted.push(names[id as usize].take().unwrap_or_default());
+            kinds_sorted.push(kinds[id as usize]);
+        }
+        sort_stacks(&mut stacks, &frames);
+        let of = |s: &Stack| &frames[s.start..s.start + s.len as usize];
+
+        let mut b = Builder {
+            nodes: vec![Node {
+                name: rank[0],
+                parent: 0,
+                depth: 0,
+                x: 0,
+                value: 0,
+                self_value: 0,
+                base: 0,
+                children: Vec::new(),
+            }],
+            path: vec![0],
+            min_value,
+        };
+        let mut prev: &[u32] = &[];
+        for s in &stacks {
+            let stack = of(s);
+            let shared = stack.iter().zip(prev).take_while(|(a, b)| a == b).count();
+            while b.path.len() > shared + 1 {
+                b.close();
+            }
+            for &name in &stack[shared..] {
+                b.open(name);
+            }
+            let at = b.path[b.path.len() - 1] as usize;
+            let node = &mut b.nodes[at];
+            match s.side {
+                Side::Value => {
+                    node.value = node.value.saturating_add(s.value);
+                    node.self_value = node.self_value.saturating_add(s.value);
+                }
+                Side::Base => node.base = node.base.saturating_add(s.value),
+            }
+            prev = stack;
+        }
+        while b.path.len() > 1 {
+            b.close();
+        }
+        // Linked only now: most frames built are dropped again, and pre-order puts each
+        // frame's callees in name order.
+        let mut nodes = b.nodes;
+        for n in 1..nodes.len() {
+            let parent = nodes[n].parent as usize;
+            nodes[parent].children.push(n as NodeIdx);
+        }
+        FlameTree {
+            nodes,
+            names: names_sorted,
+            kinds: kinds_sorted,
+        }
+    }
+}
+
+/// Stacks gathered from which sorting is split over two threads.
+const PARALLEL_SORT_FROM: usize = 1 << 16;
+
+/// Sorts stacks by their frames. Large sets sort as two halves on two threads, then merge:
+/// sorting is most of the cost of building a tree.
+fn sort_stacks(stacks: &mut Vec<Stack>, frames: &[u32]) {
+    let of = |s: &Stack| &frames[s.start..s.start + s.len as usize];
+    let cmp = |a: &Stack, b: &Stack| of(a).cmp(of(b));
+    if stacks.len() < PARALLEL_SORT_FROM {
+        stacks.sort_unstable_by(cmp);
+        return;
+    }
+    let len = stacks.len();
+    let (left, right) = stacks.split_at_mut(len / 2);
+    let split = std::thread::scope(|scope| {
+        let other = std::thread::Builder::new().spawn_scoped(scope, || left.sort_unstable_by(cmp));
+        right.sort_unstable_by(cmp);
+        other.map(|h| h.join().is_ok()).unwrap_or(false)
+    });
+    if !split {
+        // No second thread: sort the left half here.
+        left.sort_unstable_by(cmp);
+    }
+    let mut merged = Vec::with_capacity(len);
+    let (mut l, mut r) = (left.iter().peekable(), right.iter().peekable());
+    while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
+        if cmp(a, b) == std::cmp::Ordering::Greater {
+            merged.push(**b);
+            r.next();
+        } else {
+            merged.push(**a);
+            l.next();
+        }
+    }
+    merged.extend(l.copied());
+    merged.extend(r.copied());
+    *stacks = merged;
+}
+
+/// The tree being built: `path` holds the open frames, root first; a frame's values are
+/// complete when it is closed, and only then passed to its caller.
+struct Builder {
+    nodes: Vec<Node>,
+    path: Vec<NodeIdx>,
+    min_value: i64,
+}
+
+impl Builder {
+    fn open(&mut self, name: u32) {
+        let parent = self.path[self.path.len() - 1];
+        let n = self.nodes.len() as NodeIdx;
+        // Sorted stacks give a frame its own value before its callees, and each callee its
+        // value before the next opens: the caller's value so far is this callee's offset.
+        let p = &self.nodes[parent as usize];
+        let x = p.x.saturating_add(p.value);
+        self.nodes.push(Node {
+            name,
+            parent,
+            depth: self.path.len() as u32,
+            x,
+            value: 0,
+            self_value: 0,
+            base: 0,
+            children: Vec::new(),
+        });
+        self.path.push(n);
+    }
+
+    fn close(&mut self) {
+        let Some(n) = self.path.pop() else { return };
+        let node = &self.nodes[n as usize];
+        let (value, base, parent) = (node.value, node.base, node.parent as usize);
+        if value < self.min_value {
+            // Pre-order: the frame's callees are the nodes after it.
+            self.nodes.truncate(n as usize);
+        }
+        let p = &mut self.nodes[parent];
+        p.value = p.value.saturating_add(value);
+        p.base = p.base.saturating_add(base);
+    }
+}
+
+impl FlameTree {
+    /// The name of a node.
+    pub fn name(&self, n: NodeIdx) -> &str {
+        self.nodes
+            .get(n as usize)
+            .and_then(|node| self.names.get(node.name as usize))
+            .map_or("", |s| s)
     }
 
     /// The root's value: the sum drawn.
@@ -257,13 +395,7 @@ impl FlameTree {
 
     /// The value a node holds itself, not passed on to callees.
     pub fn self_value(&self, n: NodeIdx) -> i64 {
-        let node = &self.nodes[n as usize];
-        node.value
-            - node
-                .children
-                .iter()
-                .map(|c| self.nodes[*c as usize].value)
-                .sum::<i64>()
+        self.nodes.get(n as usize).map_or(0, |node| node.self_value)
     }
 }
 
@@ -273,15 +405,16 @@ mod tests {
 
     #[test]
     fn merges_common_prefixes_and_sorts_children() {
-        let mut t = FlameTree::new();
-        let a = t.intern("a", Kind::Own);
-        let c = t.intern("c", Kind::Own);
-        let b = t.intern("b", Kind::Own);
-        t.add_stack(&[a, c], 2, Side::Value);
-        t.add_stack(&[a, b], 3, Side::Value);
-        t.add_stack(&[a], 1, Side::Base);
-        t.add_stack(&[a], -5, Side::Value);
-        t.sort();
+        let mut set = StackSet::new();
+        let a = set.intern("a", Kind::Own);
+        let c = set.intern("c", Kind::Own);
+        let b = set.intern("b", Kind::Own);
+        set.add_stack(&[a, c], 2, Side::Value);
+        set.add_stack(&[a, b], 3, Side::Value);
+        set.add_stack(&[a], 1, Side::Base);
+        set.add_stack(&[a], -5, Side::Value);
+        assert_eq!(set.total(), 5);
+        let t = set.build(0);
         assert_eq!(t.total(), 5);
         assert_eq!(t.base_total(), 1);
         let an = t.nodes[0].children[0];
@@ -293,5 +426,30 @@ mod tests {
             .collect();
         assert_eq!(kids, ["b", "c"]);
         assert_eq!(t.self_value(an), 0);
+    }
+
+    #[test]
+    fn narrow_frames_are_dropped_with_their_callees_but_still_counted() {
+        let mut set = StackSet::new();
+        let [m, big, small, leaf] =
+            ["main", "work", "helper", "leaf"].map(|n| set.intern(n, Kind::Own));
+        set.add_stack(&[m, big], 90, Side::Value);
+        set.add_stack(&[m, small, leaf], 5, Side::Value);
+        set.add_stack(&[m], 5, Side::Value);
+        let t = set.build(10);
+        assert_eq!(t.total(), 100);
+        let main = t.nodes[0].children[0];
+        assert_eq!(t.nodes[main as usize].value, 100);
+        assert_eq!(t.self_value(main), 5);
+        let kids: Vec<&str> = t.nodes[main as usize]
+            .children
+            .iter()
+            .map(|c| t.name(*c))
+            .collect();
+        assert_eq!(kids, ["work"]);
+        assert_eq!(t.nodes.len(), 3);
+        // `helper` (5) is not drawn but still lies left of `work`, after main's own 5.
+        let big = t.nodes[main as usize].children[0];
+        assert_eq!(t.nodes[big as usize].x, 10);
     }
 }

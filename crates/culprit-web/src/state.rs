@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use culprit_dump::Snapshot;
-use culprit_flame::tree::{FlameTree, Side};
+use culprit_flame::tree::{FlameTree, Side, StackSet};
 use culprit_profile::Profile;
 use culprit_profile::transform::{self, Options, Prepared};
 use serde::Deserialize;
@@ -271,9 +271,9 @@ impl State {
             .get(idx)
             .ok_or(Error::NoProfile(idx, self.inner.profiles.len()))?;
         let prepared = transform::prepare_merged(set.merged.clone(), &key.options()?)?;
-        let mut tree = FlameTree::new();
-        tree.add_profile(&prepared.profile, Side::Value, |s| value(&prepared, s));
-        tree.sort();
+        let mut stacks = StackSet::new();
+        stacks.add_profile(&prepared.profile, Side::Value, |s| value(&prepared, s));
+        let tree = stacks.build(0);
         let view = Arc::new(View { prepared, tree });
         if let Ok(mut cache) = self.inner.cache.lock() {
             if cache.len() >= CACHE {

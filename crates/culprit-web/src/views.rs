@@ -251,10 +251,9 @@ mod tests {
 
     fn tree(folded: &str) -> FlameTree {
         let p = culprit_profile::folded::parse(folded.as_bytes()).expect("folded");
-        let mut t = FlameTree::new();
-        t.add_profile(&p, Side::Value, |s| s.values[0]);
-        t.sort();
-        t
+        let mut set = culprit_flame::tree::StackSet::new();
+        set.add_profile(&p, Side::Value, |s| s.values[0]);
+        set.build(0)
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub fn value(v: i64, unit: &str) -> String {
 /// A flame graph of one sample type (or a differential one against `base`) embedded in an
 /// isolated frame so its own script runs.
 pub fn flame(p: &Profile, kind: &str, base: Option<&Profile>, title: &str) -> String {
-    use culprit_flame::tree::{FlameTree, Side};
+    use culprit_flame::tree::{Side, StackSet};
     let idx = p
         .sample_type_index(kind)
         .unwrap_or_else(|| p.default_sample_index());
@@ -166,21 +166,22 @@ pub fn flame(p: &Profile, kind: &str, base: Option<&Profile>, title: &str) -> St
         .sample_type
         .get(idx)
         .map_or(String::new(), |t| t.unit.clone());
-    let mut tree = FlameTree::new();
-    tree.add_profile(p, Side::Value, |s| s.values.get(idx).copied().unwrap_or(0));
+    let mut stacks = StackSet::new();
+    stacks.add_profile(p, Side::Value, |s| s.values.get(idx).copied().unwrap_or(0));
     if let Some(b) = base {
         let bidx = b
             .sample_type_index(kind)
             .unwrap_or_else(|| b.default_sample_index());
-        tree.add_profile(b, Side::Base, |s| s.values.get(bidx).copied().unwrap_or(0));
+        stacks.add_profile(b, Side::Base, |s| s.values.get(bidx).copied().unwrap_or(0));
     }
-    tree.sort();
     let opts = culprit_flame::svg::Options {
         title: title.into(),
         unit,
         differential: base.is_some(),
         ..culprit_flame::svg::Options::default()
     };
+    let min_value = culprit_flame::svg::min_visible_value(&opts, stacks.total());
+    let tree = stacks.build(min_value);
     let mut svg = Vec::new();
     if culprit_flame::svg::write_svg(&tree, &opts, &mut svg).is_err() {
         return String::new();

@@ -49,7 +49,28 @@ struct RawFunction {
 
 struct Strings<'a> {
     table: Vec<Cow<'a, str>>,
+}
+
+/// Label strings made shareable once each, per decoding thread.
+#[derive(Default)]
+struct SharedStrings {
     shared: Vec<Option<Str>>,
+}
+
+impl SharedStrings {
+    fn get(&mut self, s: &Strings, idx: i64, what: &str) -> Result<Str, ParseError> {
+        s.get(idx, what)?;
+        let i = idx as usize;
+        if self.shared.is_empty() {
+            self.shared = vec![None; s.table.len()];
+        }
+        if let Some(Some(v)) = self.shared.get(i) {
+            return Ok(v.clone());
+        }
+        let v = Str::from(&*s.table[i]);
+        self.shared[i] = Some(v.clone());
+        Ok(v)
+    }
 }
 
 impl Strings<'_> {
@@ -68,20 +89,6 @@ impl Strings<'_> {
 
     fn owned(&self, idx: i64, what: &str) -> Result<String, ParseError> {
         self.get(idx, what).map(str::to_owned)
-    }
-
-    fn shared(&mut self, idx: i64, what: &str) -> Result<Str, ParseError> {
-        self.get(idx, what)?;
-        let i = idx as usize;
-        if self.shared.is_empty() {
-            self.shared = vec![None; self.table.len()];
-        }
-        if let Some(Some(v)) = self.shared.get(i) {
-            return Ok(v.clone());
-        }
-        let v = Str::from(&*self.table[i]);
-        self.shared[i] = Some(v.clone());
-        Ok(v)
     }
 }
 
@@ -152,10 +159,7 @@ pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
     if strings.is_empty() {
         strings.push(Cow::Borrowed(""));
     }
-    let mut s = Strings {
-        table: strings,
-        shared: Vec::new(),
-    };
+    let s = Strings { table: strings };
 
     p.sample_type = sample_types
         .iter()
@@ -265,28 +269,94 @@ pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
     drop(lines);
 
     // Second pass: the samples. The count is of fields actually present.
-    p.samples = Vec::with_capacity(n_samples);
-    let n_types = p.sample_type.len();
-    let n_locations = p.locations.len();
+    let mut messages: Vec<Reader> = Vec::with_capacity(n_samples);
     let mut r = Reader::new(data, 0);
     while !r.is_empty() {
         let (field, wt) = r.key()?;
-        if field != 2 {
+        if field == 2 {
+            messages.push(r.sub()?);
+        } else {
             r.skip(wt)?;
-            continue;
         }
-        let mut m = r.sub()?;
-        let i = p.samples.len();
-        let smp = sample(&mut m, i, &loc_index, n_locations, &mut s)?;
-        if smp.values.len() != n_types {
-            return Err(ParseError::malformed(format!(
-                "sample #{i} has {} values but the profile has {n_types} sample types",
-                smp.values.len()
-            )));
-        }
-        p.samples.push(smp);
+    }
+    let ctx = SampleContext {
+        loc_index: &loc_index,
+        n_locations: p.locations.len(),
+        n_types: p.sample_type.len(),
+        strings: &s,
+    };
+    p.samples = (0..messages.len()).map(|_| Sample::default()).collect();
+    if messages.len() < PARALLEL_SAMPLES_FROM {
+        ctx.decode_into(&messages, 0, &mut p.samples)?;
+        return Ok(p);
+    }
+    // Large profiles decode their two halves of samples on two threads.
+    let mid = messages.len() / 2;
+    let (first_msgs, rest_msgs) = messages.split_at(mid);
+    let (first, rest) = p.samples.split_at_mut(mid);
+    let ctx = &ctx;
+    let (a, b) = std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .spawn_scoped(scope, || ctx.decode_into(rest_msgs, mid, rest));
+        let a = ctx.decode_into(first_msgs, 0, first);
+        let b = match other {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(ParseError::malformed("sample decoding thread failed"))),
+            Err(_) => Err(ParseError::malformed("no thread to decode samples")),
+        };
+        (a, b)
+    });
+    a?;
+    if b.is_err() {
+        // The second half again here, for the error or in case no thread could start.
+        ctx.decode_into(&messages[mid..], mid, &mut p.samples[mid..])?;
     }
     Ok(p)
+}
+
+/// Samples counted from which decoding is split over two threads.
+const PARALLEL_SAMPLES_FROM: usize = 100_000;
+
+/// What decoding a sample needs from the rest of the profile.
+struct SampleContext<'s, 'a> {
+    loc_index: &'s IdIndex,
+    n_locations: usize,
+    n_types: usize,
+    strings: &'s Strings<'a>,
+}
+
+impl SampleContext<'_, '_> {
+    /// Decodes `messages`, the samples from index `first` on, into `out`.
+    fn decode_into(
+        &self,
+        messages: &[Reader],
+        first: usize,
+        out: &mut [Sample],
+    ) -> Result<(), ParseError> {
+        let mut shared = SharedStrings::default();
+        for (k, (m, slot)) in messages.iter().zip(out).enumerate() {
+            let i = first + k;
+            let mut m = Reader::new(m.bytes(), m.offset());
+            let smp = sample(
+                &mut m,
+                i,
+                self.loc_index,
+                self.n_locations,
+                self.strings,
+                &mut shared,
+            )?;
+            if smp.values.len() != self.n_types {
+                return Err(ParseError::malformed(format!(
+                    "sample #{i} has {} values but the profile has {} sample types",
+                    smp.values.len(),
+                    self.n_types
+                )));
+            }
+            *slot = smp;
+        }
+        Ok(())
+    }
 }
 
 /// How many top-level fields of each number up to 6 (sample, mapping, location, function,
@@ -415,7 +485,8 @@ fn sample(
     i: usize,
     loc_index: &IdIndex,
     n_locations: usize,
-    s: &mut Strings,
+    s: &Strings,
+    shared: &mut SharedStrings,
 ) -> Result<Sample, ParseError> {
     let mut out = Sample::default();
     while !r.is_empty() {
@@ -467,15 +538,15 @@ fn sample(
                         (_, wt) => m.skip(wt)?,
                     }
                 }
-                let k = s.shared(key, "label key")?;
+                let k = shared.get(s, key, "label key")?;
                 // pprof drops labels that carry neither a string, a number nor a unit.
                 if str != 0 {
-                    out.labels.push((k, s.shared(str, "label value")?));
+                    out.labels.push((k, shared.get(s, str, "label value")?));
                 } else if num != 0 || unit != 0 {
                     out.num_labels.push(NumLabel {
                         key: k,
                         value: num,
-                        unit: s.shared(unit, "label unit")?,
+                        unit: shared.get(s, unit, "label unit")?,
                     });
                 }
             }

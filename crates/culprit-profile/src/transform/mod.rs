@@ -127,6 +127,10 @@ pub struct Options {
     pub base_mode: BaseMode,
     /// Scale the sources to the bases' totals before subtracting (pprof's `-normalize`).
     pub normalize: bool,
+    /// Leave a single source with no bases unmerged. pprof merges it with itself (identical
+    /// samples summed, unused table entries dropped), which reports listing samples show;
+    /// reports that only sum values along stacks, like flame graphs, are the same without.
+    pub skip_self_merge: bool,
 }
 
 /// A profile ready for reporting, with the value the report measures.
@@ -284,7 +288,14 @@ pub fn prepare(
     bases: Vec<Profile>,
     opts: &Options,
 ) -> Result<Prepared, Error> {
-    let mut p = combine(profiles)?;
+    let mut p = match <[Profile; 1]>::try_from(profiles) {
+        Ok([mut single]) if opts.skip_self_merge && bases.is_empty() => {
+            add_fake_mapping(&mut single);
+            single
+        }
+        Ok([single]) => combine(vec![single])?,
+        Err(profiles) => combine(profiles)?,
+    };
     if !bases.is_empty() {
         let mut base = combine(bases)?;
         if opts.base_mode == BaseMode::Diff {

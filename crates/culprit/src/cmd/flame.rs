@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use culprit_flame::changes::{self, Changes};
 use culprit_flame::svg;
-use culprit_flame::tree::{FlameTree, Side};
+use culprit_flame::tree::{Side, StackSet};
 use culprit_flame::units::{percent, value_label};
 use culprit_profile::transform::Prepared;
 
@@ -112,7 +112,11 @@ fn prepare(flags: &ReportArgs, profiles: &[String]) -> anyhow::Result<Prepared> 
     let mut flags = flags.clone();
     flags.base.clear();
     flags.diff_base.clear();
-    super::profile::prepare(&flags, profiles)
+    let opts = culprit_profile::transform::Options {
+        skip_self_merge: true,
+        ..flags.transform_options()?
+    };
+    super::profile::prepare_with(&flags, profiles, opts)
 }
 
 /// A sample's reported value, mean-divided when asked.
@@ -147,8 +151,9 @@ fn flame(a: FlameArgs) -> anyhow::Result<()> {
         .cloned()
         .collect();
     let unit = after.sample_type.unit.clone();
-    let mut tree = FlameTree::new();
-    tree.add_profile(&after.profile, Side::Value, value_of(&after));
+    let mut stacks = StackSet::new();
+    stacks.add_profile(&after.profile, Side::Value, value_of(&after));
+    let shown = stacks.total();
     let mut opts = svg::Options {
         unit: unit.clone(),
         total: after.total,
@@ -164,16 +169,16 @@ fn flame(a: FlameArgs) -> anyhow::Result<()> {
             after.sample_type.kind,
             value_label(after.total, &unit)
         );
-        if tree.total() != after.total {
+        if shown != after.total {
             subtitle.push_str(&format!(
                 "; showing {} ({}) after filters",
-                value_label(tree.total(), &unit),
-                percent(tree.total(), after.total)
+                value_label(shown, &unit),
+                percent(shown, after.total)
             ));
         }
     } else {
         let before = prepare(&a.report, &bases)?;
-        tree.add_profile(&before.profile, Side::Base, value_of(&before));
+        stacks.add_profile(&before.profile, Side::Base, value_of(&before));
         opts.differential = true;
         opts.base_total = before.total;
         opts.title = format!(
@@ -196,7 +201,8 @@ fn flame(a: FlameArgs) -> anyhow::Result<()> {
     if let Some(t) = a.title {
         opts.title = t;
     }
-    tree.sort();
+    // Frames too narrow to draw are never built.
+    let tree = stacks.build(svg::min_visible_value(&opts, shown));
     match &a.output {
         Some(path) => {
             let f = std::fs::File::create(path)

@@ -251,6 +251,7 @@ impl ReportArgs {
                 BaseMode::Diff
             },
             normalize: self.normalize,
+            skip_self_merge: false,
         })
     }
 
@@ -309,7 +310,7 @@ pub fn prepare(args: &ReportArgs, profiles: &[String]) -> anyhow::Result<Prepare
     prepare_with(args, profiles, args.transform_options()?)
 }
 
-fn prepare_with(
+pub(crate) fn prepare_with(
     args: &ReportArgs,
     profiles: &[String],
     opts: transform::Options,
