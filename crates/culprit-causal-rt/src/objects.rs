@@ -123,7 +123,8 @@ fn loaded() -> Vec<Loaded> {
         }
         0
     }
-    let mut out: Vec<Loaded> = Vec::new();
+    // Room for a typical program, so the callback rarely allocates under the loader's lock.
+    let mut out: Vec<Loaded> = Vec::with_capacity(64);
     // SAFETY: the callback matches dl_iterate_phdr's contract and pushes only to `out`.
     unsafe { libc::dl_iterate_phdr(Some(each), (&mut out as *mut Vec<Loaded>).cast()) };
     out

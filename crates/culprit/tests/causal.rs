@@ -1,6 +1,7 @@
 //! `culprit causal` end to end: reading coz's own profiles, and profiling real programs
-//! (C built against coz.h with DWARF 5, and a Rust program with a std Mutex) whose
-//! bottleneck is known, against coz itself on a DWARF 4 build.
+//! (C built against coz.h with DWARF 5, C whose bottleneck is in a linked or dlopened
+//! shared library, and a Rust program with a std Mutex) whose bottleneck is known, against
+//! coz itself on a DWARF 4 build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -362,7 +363,7 @@ fn linked_library_bottleneck_ranks_first_like_coz() {
         &workspace_root().join("testbed/causal/shared_work.c"),
         "/* SLOW_LINE */",
     );
-    let args = ["4000", "1500000"];
+    let args = ["5000", "1500000"];
     let (ours, err) = profile_ranking(&exe, &args, &[], &dir.join("culprit.coz"));
     assert!(err.contains("libcausalwork.so"), "{err}");
     assert!(
@@ -413,7 +414,7 @@ fn dlopened_library_bottleneck_ranks_first() {
         &workspace_root().join("testbed/causal/shared_work.c"),
         "/* SLOW_LINE */",
     );
-    let args = ["4000", "1500000"];
+    let args = ["5000", "1500000"];
     let (ours, _) = profile_ranking(&exe, &args, &[], &dir.join("culprit.coz"));
     assert!(
         ours.first().is_some_and(|l| l.ends_with(&slow)),

@@ -1,5 +1,7 @@
 //! Causal profiling: `culprit causal -- CMD` runs a program under the preload runtime and
-//! writes coz's `profile.coz`; `culprit causal report FILE` shows its speed-up curves.
+//! writes coz's `profile.coz`; `culprit causal report FILE` shows its speed-up curves. The
+//! lines in scope are those of the executable and of the shared objects it links or may
+//! dlopen (`culprit_causal::objects`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
