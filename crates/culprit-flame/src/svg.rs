@@ -354,4 +354,60 @@ mod tests {
         assert_eq!(share_change(1, 3, 2, 6), 0.0);
         assert!(share_change(2, 3, 2, 6) > 0.0);
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::tree::{Side, StackSet};
+
+        /// Stacks over a few short names, so prefixes are shared and some frames are narrow.
+        fn stacks() -> impl Strategy<Value = Vec<(Vec<u8>, i64, bool)>> {
+            prop::collection::vec(
+                (
+                    prop::collection::vec(0u8..6, 0..6),
+                    -5i64..3000,
+                    any::<bool>(),
+                ),
+                0..60,
+            )
+        }
+
+        fn gathered(stacks: &[(Vec<u8>, i64, bool)]) -> StackSet {
+            let names = ["a", "a.b", "b", "main", "main.f", "zz"];
+            let mut set = StackSet::new();
+            let ids: Vec<u32> = names
+                .iter()
+                .map(|n| set.intern(n, crate::colour::Kind::Own))
+                .collect();
+            for (frames, value, base) in stacks {
+                let stack: Vec<u32> = frames.iter().map(|&f| ids[f as usize]).collect();
+                let side = if *base { Side::Base } else { Side::Value };
+                set.add_stack(&stack, *value, side);
+            }
+            set
+        }
+
+        proptest! {
+            /// Leaving narrow frames out while building draws the same picture as building
+            /// them all and leaving them out while drawing.
+            #[test]
+            fn pruned_build_draws_the_same_svg(
+                stacks in stacks(),
+                min_width_px in 0.0f64..40.0,
+                differential in any::<bool>(),
+            ) {
+                let opts = Options { min_width_px, differential, ..Options::default() };
+                let full = gathered(&stacks).build(0);
+                let set = gathered(&stacks);
+                let min_value = min_visible_value(&opts, set.total());
+                let pruned = set.build(min_value);
+                prop_assert_eq!(full.total(), pruned.total());
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                write_svg(&full, &opts, &mut a).expect("svg");
+                write_svg(&pruned, &opts, &mut b).expect("svg");
+                prop_assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+            }
+        }
+    }
 }
