@@ -20,6 +20,7 @@ use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 
+use super::h1;
 use super::resolve::Resolver;
 use super::{Config, Protocol};
 use crate::targets::Target;
@@ -57,6 +58,8 @@ pub(crate) struct Prepared {
     /// Headers for HTTP/2 (the authority travels in the URI).
     h2_headers: HeaderMap,
     body: Bytes,
+    /// The whole HTTP/1.1 request on the wire, for `http://` URLs that [`h1`] can send.
+    h1_wire: Option<Bytes>,
 }
 
 enum Sender {
@@ -64,8 +67,14 @@ enum Sender {
     H2(http2::SendRequest<Body>),
 }
 
-/// A worker's own HTTP/1.1 connection.
-pub(crate) struct WorkerConn(Option<(usize, http1::SendRequest<Body>)>);
+/// A worker's own HTTP/1.1 connection, with the endpoint it goes to.
+pub(crate) struct WorkerConn(Option<(usize, Held)>);
+
+/// A kept-alive HTTP/1.1 connection: driven directly, or through hyper.
+enum Held {
+    Direct(h1::Conn),
+    Hyper(http1::SendRequest<Body>),
+}
 
 impl WorkerConn {
     pub(crate) fn new() -> Self {
@@ -246,6 +255,12 @@ impl Client {
         worker: usize,
         conn: &mut WorkerConn,
     ) -> Result<(u16, u64, Option<String>), String> {
+        if let Some(wire) = &t.h1_wire
+            && self.protocol != Protocol::H2c
+            && self.unix_socket.is_none()
+        {
+            return self.exchange_direct(t, wire, conn).await;
+        }
         // A kept-alive HTTP/1.1 connection may have been closed by the server while idle;
         // like Go's transport, retry once on a fresh connection when a reused one fails.
         for attempt in 0..2 {
@@ -302,11 +317,42 @@ impl Client {
                 }
             }
             match sender {
-                Sender::H1(s) if complete && self.keepalive => conn.0 = Some((t.endpoint, s)),
+                Sender::H1(s) if complete && self.keepalive => {
+                    conn.0 = Some((t.endpoint, Held::Hyper(s)));
+                }
                 Sender::H1(_) => conn.0 = None,
                 Sender::H2(_) => {}
             }
             return Ok((status, n, location));
+        }
+        Err("connection closed twice".into())
+    }
+
+    /// [`Client::exchange_prepared`] over a directly driven connection.
+    async fn exchange_direct(
+        &self,
+        t: &Prepared,
+        wire: &[u8],
+        conn: &mut WorkerConn,
+    ) -> Result<(u16, u64, Option<String>), String> {
+        for attempt in 0..2 {
+            let (mut c, reused) = match conn.0.take() {
+                Some((ep, Held::Direct(c))) if ep == t.endpoint => (c, true),
+                _ => (h1::Conn::new(self.dial_tcp(t.endpoint).await?), false),
+            };
+            match c
+                .exchange(wire, t.method == Method::HEAD, self.max_body)
+                .await
+            {
+                Ok(r) => {
+                    if r.reusable && self.keepalive {
+                        conn.0 = Some((t.endpoint, Held::Direct(c)));
+                    }
+                    return Ok((r.status, r.body_bytes, r.location));
+                }
+                Err(f) if f.retryable && reused && attempt == 0 => {}
+                Err(f) => return Err(f.message),
+            }
         }
         Err("connection closed twice".into())
     }
@@ -332,7 +378,7 @@ impl Client {
         worker: usize,
         conn: &mut WorkerConn,
     ) -> Result<(Sender, bool), String> {
-        if let Some((ep, mut s)) = conn.0.take()
+        if let Some((ep, Held::Hyper(mut s))) = conn.0.take()
             && ep == endpoint
             && s.ready().await.is_ok()
         {
@@ -362,19 +408,26 @@ impl Client {
         pool.get(worker % pool.len().max(1)).cloned()
     }
 
+    fn endpoint(&self, endpoint: usize) -> Result<Endpoint, String> {
+        let ep = self.endpoints.borrow().get(endpoint).cloned();
+        ep.ok_or_else(|| "unknown endpoint".into())
+    }
+
     async fn connect(&self, endpoint: usize) -> Result<Sender, String> {
-        let ep = self
-            .endpoints
-            .borrow()
-            .get(endpoint)
-            .cloned()
-            .ok_or("unknown endpoint")?;
+        let ep = self.endpoint(endpoint)?;
         if let Some(path) = &self.unix_socket {
             let stream = tokio::net::UnixStream::connect(path)
                 .await
                 .map_err(|e| format!("dial unix {}: {e}", path.display()))?;
             return self.wrap(stream, &ep).await;
         }
+        let stream = self.dial_tcp(endpoint).await?;
+        self.wrap(stream, &ep).await
+    }
+
+    /// A TCP connection to `endpoint`, with Nagle off.
+    async fn dial_tcp(&self, endpoint: usize) -> Result<tokio::net::TcpStream, String> {
+        let ep = self.endpoint(endpoint)?;
         let addr = self
             .resolver
             .resolve(&ep.host, ep.port)
@@ -384,7 +437,7 @@ impl Client {
             .await
             .map_err(|e| format!("dial tcp {addr}: connect: {e}"))?;
         let _ = stream.set_nodelay(true);
-        self.wrap(stream, &ep).await
+        Ok(stream)
     }
 
     async fn wrap<IO>(&self, io: IO, ep: &Endpoint) -> Result<Sender, String>
@@ -476,8 +529,6 @@ fn prepare_parts(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let path = Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_str().as_bytes()))
-        .unwrap_or_else(|_| Uri::from_static("/"));
     let mut h1_headers = headers.clone();
     if !h1_headers.contains_key(HOST)
         && let Some(v) = url
@@ -490,6 +541,13 @@ fn prepare_parts(
     if !keepalive {
         h1_headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
+    let h1_wire = if url.scheme() == Some(&Scheme::HTTP) {
+        h1::encode(&method, path.as_str(), &h1_headers, &body)
+    } else {
+        None
+    };
+    let path = Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_str().as_bytes()))
+        .unwrap_or_else(|_| Uri::from_static("/"));
     let mut h2_headers = headers;
     h2_headers.remove(HOST);
     h2_headers.remove(CONNECTION);
@@ -501,6 +559,7 @@ fn prepare_parts(
         h1_headers,
         h2_headers,
         body,
+        h1_wire,
     }
 }
 
