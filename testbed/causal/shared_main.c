@@ -2,7 +2,8 @@
  * the library's slow loop and this file's fast loop (FAST_LINE) on two threads and waits
  * for both. Built with -DUSE_DLOPEN it dlopens the library instead of linking it, as
  * plugins are loaded: argv[3] if given, else libcausalwork.so found through the
- * executable's $ORIGIN rpath. */
+ * executable's $ORIGIN rpath; then it changes directory to argv[4] if given (so a
+ * relative argv[3] no longer names the library). */
 #include <coz.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #ifdef USE_DLOPEN
 #include <dlfcn.h>
+#include <unistd.h>
 static void *(*causal_slow)(void *);
 #else
 extern long causal_slow_n;
@@ -39,6 +41,10 @@ int main(int argc, char **argv) {
   slow_n = dlsym(lib, "causal_slow_n");
   if (!causal_slow || !slow_n) {
     fprintf(stderr, "dlsym: %s\n", dlerror());
+    return 1;
+  }
+  if (argc > 4 && chdir(argv[4]) != 0) {
+    perror("chdir");
     return 1;
   }
 #else

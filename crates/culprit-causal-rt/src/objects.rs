@@ -139,6 +139,28 @@ fn file_id(name: &[u8]) -> Option<(u64, u64)> {
     }
 }
 
+/// The device and inode of the file mapped at `addr`, from `/proc/self/maps`: for an
+/// object whose name no longer leads to it (a relative path after `chdir`).
+fn mapped_file_id(addr: u64) -> Option<(u64, u64)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|l| {
+        let mut f = l.split_ascii_whitespace();
+        let (start, end) = f.next()?.split_once('-')?;
+        let start = u64::from_str_radix(start, 16).ok()?;
+        let end = u64::from_str_radix(end, 16).ok()?;
+        if !(start..end).contains(&addr) {
+            return None;
+        }
+        let (major, minor) = f.nth(2)?.split_once(':')?;
+        let ino: u64 = f.next()?.parse().ok()?;
+        let dev = libc::makedev(
+            u32::from_str_radix(major, 16).ok()?,
+            u32::from_str_radix(minor, 16).ok()?,
+        );
+        (ino != 0).then_some((dev, ino))
+    })
+}
+
 /// Publishes where the table's objects are now, when the loader says something changed
 /// (always when `force`). Not for the signal handler.
 pub fn refresh(table: &Table, maps: &[Mapping], force: bool) {
@@ -159,10 +181,12 @@ pub fn refresh(table: &Table, maps: &[Mapping], force: bool) {
         let index = if i == 0 {
             Some(0)
         } else {
-            file_id(&o.name).and_then(|(dev, ino)| {
-                (1..table.objects.len())
-                    .find(|&k| table.objects[k].dev == dev && table.objects[k].ino == ino)
-            })
+            file_id(&o.name)
+                .or_else(|| mapped_file_id(o.lo))
+                .and_then(|(dev, ino)| {
+                    (1..table.objects.len())
+                        .find(|&k| table.objects[k].dev == dev && table.objects[k].ino == ino)
+                })
         };
         match index {
             Some(k) => {

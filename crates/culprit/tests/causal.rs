@@ -447,7 +447,8 @@ fn dlopened_library_bottleneck_ranks_first() {
 }
 
 /// A plugin dlopened from a directory culprit does not look in is named at run time
-/// (its lines cannot be sampled); `--lib DIR` brings its lines into scope.
+/// (its lines cannot be sampled); `--lib DIR` brings its lines into scope; one loaded by
+/// a relative path is still recognised after the program changes directory.
 #[test]
 fn plugin_outside_the_programs_directories_needs_lib() {
     let _cpu = exclusive();
@@ -487,4 +488,20 @@ fn plugin_outside_the_programs_directories_needs_lib() {
     );
     assert!(!err.contains("was not found before the run"), "{err}");
     assert!(samples(&dir.join("with.coz")), "{err}");
+
+    // Loaded by a relative path from the working directory (which culprit scans), which
+    // the program then leaves: the runtime still recognises the library by its mapping.
+    let out = culprit()
+        .args(["causal", "-o"])
+        .arg(dir.join("relative.coz"))
+        .arg("--")
+        .arg(&moved)
+        .args(["300", "1500000", "./libcausalwork.so", "/"])
+        .current_dir(&plugins)
+        .output()
+        .expect("culprit causal");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("was not found before the run"), "{err}");
+    assert!(samples(&dir.join("relative.coz")), "{err}");
 }
