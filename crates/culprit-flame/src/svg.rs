@@ -121,7 +121,9 @@ pub fn write_svg(tree: &FlameTree, opts: &Options, out: &mut impl Write) -> io::
         }
         visible.push((n, node.x));
         max_depth = max_depth.max(node.depth);
-        stack.extend(node.children.iter().rev());
+        let first = stack.len();
+        stack.extend(tree.children(n));
+        stack[first..].reverse();
     }
     let max_change = if opts.differential {
         visible

@@ -33,8 +33,11 @@ pub struct Node {
     pub self_value: i64,
     /// Inclusive value in the base profile (differential graphs only).
     pub base: i64,
-    /// Callees, ordered by name.
-    pub children: Vec<NodeIdx>,
+    /// First callee in name order, or 0 for none (see [`FlameTree::children`]).
+    first_child: NodeIdx,
+    /// Next callee of the same caller in name order, or 0 for none. Links instead of a
+    /// list per frame keep a tree of millions of frames to one allocation.
+    next_sibling: NodeIdx,
 }
 
 /// Stacks merged by common prefix, callees ordered by name (the flame graph convention
@@ -248,7 +251,8 @@ impl StackSet {
                 value: 0,
                 self_value: 0,
                 base: 0,
-                children: Vec::new(),
+                first_child: 0,
+                next_sibling: 0,
             }],
             path: vec![0],
             min_value,
@@ -280,9 +284,10 @@ impl StackSet {
         // Linked only now: most frames built are dropped again, and pre-order puts each
         // frame's callees in name order.
         let mut nodes = b.nodes;
-        for n in 1..nodes.len() {
+        for n in (1..nodes.len()).rev() {
             let parent = nodes[n].parent as usize;
-            nodes[parent].children.push(n as NodeIdx);
+            nodes[n].next_sibling = nodes[parent].first_child;
+            nodes[parent].first_child = n as NodeIdx;
         }
         FlameTree {
             nodes,
@@ -331,6 +336,23 @@ fn sort_stacks(stacks: &mut Vec<Stack>, frames: &[u32]) {
     *stacks = merged;
 }
 
+/// Iterator over a frame's callees ([`FlameTree::children`]).
+pub struct Children<'t> {
+    nodes: &'t [Node],
+    next: NodeIdx,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeIdx;
+
+    fn next(&mut self) -> Option<NodeIdx> {
+        let n = self.next;
+        let node = self.nodes.get(n as usize).filter(|_| n != 0)?;
+        self.next = node.next_sibling;
+        Some(n)
+    }
+}
+
 /// The tree being built: `path` holds the open frames, root first; a frame's values are
 /// complete when it is closed, and only then passed to its caller.
 struct Builder {
@@ -355,7 +377,8 @@ impl Builder {
             value: 0,
             self_value: 0,
             base: 0,
-            children: Vec::new(),
+            first_child: 0,
+            next_sibling: 0,
         });
         self.path.push(n);
     }
@@ -393,6 +416,17 @@ impl FlameTree {
         self.nodes.first().map_or(0, |n| n.base)
     }
 
+    /// The callees of `n`, in name order.
+    pub fn children(&self, n: NodeIdx) -> Children<'_> {
+        Children {
+            nodes: &self.nodes,
+            next: self
+                .nodes
+                .get(n as usize)
+                .map_or(0, |node| node.first_child),
+        }
+    }
+
     /// The value a node holds itself, not passed on to callees.
     pub fn self_value(&self, n: NodeIdx) -> i64 {
         self.nodes.get(n as usize).map_or(0, |node| node.self_value)
@@ -417,13 +451,9 @@ mod tests {
         let t = set.build(0);
         assert_eq!(t.total(), 5);
         assert_eq!(t.base_total(), 1);
-        let an = t.nodes[0].children[0];
+        let an = t.children(0).next().expect("a");
         assert_eq!(t.name(an), "a");
-        let kids: Vec<&str> = t.nodes[an as usize]
-            .children
-            .iter()
-            .map(|c| t.name(*c))
-            .collect();
+        let kids: Vec<&str> = t.children(an).map(|c| t.name(c)).collect();
         assert_eq!(kids, ["b", "c"]);
         assert_eq!(t.self_value(an), 0);
     }
@@ -438,18 +468,14 @@ mod tests {
         set.add_stack(&[m], 5, Side::Value);
         let t = set.build(10);
         assert_eq!(t.total(), 100);
-        let main = t.nodes[0].children[0];
+        let main = t.children(0).next().expect("main");
         assert_eq!(t.nodes[main as usize].value, 100);
         assert_eq!(t.self_value(main), 5);
-        let kids: Vec<&str> = t.nodes[main as usize]
-            .children
-            .iter()
-            .map(|c| t.name(*c))
-            .collect();
+        let kids: Vec<&str> = t.children(main).map(|c| t.name(c)).collect();
         assert_eq!(kids, ["work"]);
         assert_eq!(t.nodes.len(), 3);
         // `helper` (5) is not drawn but still lies left of `work`, after main's own 5.
-        let big = t.nodes[main as usize].children[0];
+        let big = t.children(main).next().expect("work");
         assert_eq!(t.nodes[big as usize].x, 10);
     }
 }

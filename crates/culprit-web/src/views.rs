@@ -28,12 +28,7 @@ pub fn top(tree: &FlameTree) -> Vec<TopRow> {
     let mut active = vec![0u32; n];
     // Depth-first walk with explicit enter/leave events so a recursive function's
     // cumulative value counts only its outermost frame.
-    let mut stack: Vec<(NodeIdx, bool)> = tree.nodes[0]
-        .children
-        .iter()
-        .rev()
-        .map(|c| (*c, true))
-        .collect();
+    let mut stack: Vec<(NodeIdx, bool)> = tree.children(0).map(|c| (c, true)).collect();
     while let Some((idx, enter)) = stack.pop() {
         let node = &tree.nodes[idx as usize];
         let name = node.name as usize;
@@ -47,7 +42,7 @@ pub fn top(tree: &FlameTree) -> Vec<TopRow> {
         }
         active[name] += 1;
         stack.push((idx, false));
-        stack.extend(node.children.iter().rev().map(|c| (*c, true)));
+        stack.extend(tree.children(idx).map(|c| (c, true)));
     }
     let mut rows: Vec<TopRow> = (1..n)
         .filter(|&i| cum[i] != 0 || flat[i] != 0)
@@ -104,8 +99,8 @@ pub fn peek(tree: &FlameTree, name: &str) -> Option<Peek> {
         // Count each edge only where it is not nested in the same edge higher up.
         *callers.entry(parent.name).or_default() += node.value;
         flat += tree.self_value(i as NodeIdx);
-        for c in &node.children {
-            let child = &tree.nodes[*c as usize];
+        for c in tree.children(i as NodeIdx) {
+            let child = &tree.nodes[c as usize];
             *callees.entry(child.name).or_default() += child.value;
         }
     }
