@@ -75,5 +75,6 @@ url=$(grep -o 'http://[^ ]*' "$tmp/web.out" | head -n1)
 first=$(curl -s -o "$tmp/web.svg" -w '%{time_total}' "${url}api/flame.svg")
 again=$(curl -s -o /dev/null -w '%{time_total}' "${url}api/flame.svg")
 top=$(curl -s -o /dev/null -w '%{time_total}' "${url}api/top")
-printf 'web: loaded and ready in %.1fs\n' "$load"
+rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
+printf 'web: loaded and ready in %.1fs, peak RSS %s MB\n' "$load" "$rss"
 echo "web: first /api/flame.svg ${first}s ($(du -h "$tmp/web.svg" | cut -f1)), cached ${again}s, /api/top after it ${top}s (target: first < 1 s)"
