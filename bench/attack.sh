@@ -5,6 +5,8 @@
 # the p99 lateness of sends against schedule (culprit logs it per hit; the others don't).
 #
 #   bench/attack.sh            # DURATION=10 by default; DURATION=5 bench/attack.sh for a quicker run
+#   CULPRIT=/path/to/culprit bench/attack.sh   # another build (e.g. the previous commit's)
+#   NICE=-10 bench/attack.sh   # every tool and nginx at that niceness (root), on a busy box
 #
 # oha is built once into bench/.tools (cargo install oha --root bench/.tools); when it
 # won't build the script says so and goes on without it.
@@ -17,9 +19,12 @@ WORK=$(mktemp -d /tmp/culprit-bench-attack.XXXXXX)
 TOOLS=$ROOT/bench/.tools
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
-echo "building culprit (release)..." >&2
-cargo build --release -q -p culprit
-CULPRIT=$CARGO_TARGET_DIR/release/culprit
+if [[ -z ${CULPRIT:-} ]]; then
+  echo "building culprit (release)..." >&2
+  cargo build --release -q -p culprit
+  CULPRIT=$CARGO_TARGET_DIR/release/culprit
+fi
+NICED=(nice -n "${NICE:-0}")
 
 OHA=$(command -v oha || true)
 if [[ -z $OHA && -x $TOOLS/bin/oha ]]; then OHA=$TOOLS/bin/oha; fi
@@ -47,7 +52,7 @@ http {
   server { listen 127.0.0.1:$PORT backlog=4096; location / { root $WORK/www; } }
 }
 CONF
-/usr/sbin/nginx -e "$WORK/error.log" -p "$WORK" -c "$WORK/nginx.conf" &
+"${NICED[@]}" /usr/sbin/nginx -e "$WORK/error.log" -p "$WORK" -c "$WORK/nginx.conf" &
 NGINX=$!
 trap 'kill $NGINX 2>/dev/null; wait $NGINX 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
@@ -61,13 +66,13 @@ per100k() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c / n * 1
 printf '\n== max throughput, %d connections, %ss (nginx: 1 worker) ==\n' "$CONC" "$DUR"
 printf '%-8s %12s %12s %18s\n' tool requests "req/s" "CPU-s/100k req"
 
-/usr/bin/time -f '%U %S' -o "$WORK/wrk.time" wrk -t2 -c"$CONC" -d"${DUR}s" "$URL" >"$WORK/wrk.out"
+/usr/bin/time -f '%U %S' -o "$WORK/wrk.time" "${NICED[@]}" wrk -t2 -c"$CONC" -d"${DUR}s" "$URL" >"$WORK/wrk.out"
 WRK_N=$(awk '/requests in/ { print $1 }' "$WORK/wrk.out")
 WRK_RPS=$(awk '/Requests\/sec/ { print $2 }' "$WORK/wrk.out")
 printf '%-8s %12s %12.0f %18s\n' wrk "$WRK_N" "$WRK_RPS" "$(per100k "$(cpu_of "$WORK/wrk.time")" "$WRK_N")"
 
 echo "GET $URL" >"$WORK/targets"
-/usr/bin/time -f '%U %S' -o "$WORK/c.time" "$CULPRIT" attack -t "$WORK/targets" --rate 0 \
+/usr/bin/time -f '%U %S' -o "$WORK/c.time" "${NICED[@]}" "$CULPRIT" attack -t "$WORK/targets" --rate 0 \
   --max-workers "$CONC" --duration "${DUR}s" -o "$WORK/c.bin"
 "$CULPRIT" report --type json "$WORK/c.bin" >"$WORK/c.json"
 C_N=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$WORK/c.json")
@@ -75,7 +80,7 @@ C_RPS=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["re
 printf '%-8s %12s %12.0f %18s\n' culprit "$C_N" "$C_RPS" "$(per100k "$(cpu_of "$WORK/c.time")" "$C_N")"
 
 if [[ -n $OHA ]]; then
-  /usr/bin/time -f '%U %S' -o "$WORK/oha.time" "$OHA" -z "${DUR}s" -c "$CONC" --no-tui "$URL" >"$WORK/oha.out" 2>&1 || true
+  /usr/bin/time -f '%U %S' -o "$WORK/oha.time" "${NICED[@]}" "$OHA" -z "${DUR}s" -c "$CONC" --no-tui "$URL" >"$WORK/oha.out" 2>&1 || true
   OHA_RPS=$(awk '/Requests\/sec/ { print $2 }' "$WORK/oha.out")
   OHA_N=$(awk -v r="${OHA_RPS:-0}" -v d="$DUR" 'BEGIN { printf "%d", r * d }')
   printf '%-8s %12s %12.0f %18s\n' oha "~$OHA_N" "${OHA_RPS:-0}" "$(per100k "$(cpu_of "$WORK/oha.time")" "$OHA_N")"
@@ -85,7 +90,7 @@ printf 'culprit/wrk throughput ratio: %s\n' "$(awk -v a="$C_RPS" -v b="$WRK_RPS"
 printf '\n== constant rate, %ss each (wrk has no rate control; oha -q paces but reports no lateness) ==\n' "$DUR"
 printf '%-8s %8s %12s %10s %18s %16s\n' tool asked achieved "vs asked" "CPU-s/100k req" "p99 send late"
 for RATE in 5000 20000 60000; do
-  /usr/bin/time -f '%U %S' -o "$WORK/r.time" "$CULPRIT" attack -t "$WORK/targets" --rate "$RATE" \
+  /usr/bin/time -f '%U %S' -o "$WORK/r.time" "${NICED[@]}" "$CULPRIT" attack -t "$WORK/targets" --rate "$RATE" \
     --connections "$CONC" --max-connections 500 --duration "${DUR}s" -o "$WORK/r.bin"
   "$CULPRIT" report --type json "$WORK/r.bin" >"$WORK/r.json"
   read -r N ACH LATE < <(python3 -c '
@@ -98,7 +103,7 @@ print(n, ach, r["send_lateness"]["99th"] / 1e6)' "$WORK/r.json")
     "$(awk -v a="$ACH" -v r="$RATE" 'BEGIN { print (a - r) / r * 100 }')" \
     "$(per100k "$(cpu_of "$WORK/r.time")" "$N")" "$LATE"
   if [[ -n $OHA ]]; then
-    /usr/bin/time -f '%U %S' -o "$WORK/o.time" "$OHA" -z "${DUR}s" -c "$CONC" -q "$RATE" --no-tui "$URL" >"$WORK/o.out" 2>&1 || true
+    /usr/bin/time -f '%U %S' -o "$WORK/o.time" "${NICED[@]}" "$OHA" -z "${DUR}s" -c "$CONC" -q "$RATE" --no-tui "$URL" >"$WORK/o.out" 2>&1 || true
     ORPS=$(awk '/Requests\/sec/ { print $2 }' "$WORK/o.out")
     ON=$(awk -v r="${ORPS:-0}" -v d="$DUR" 'BEGIN { printf "%d", r * d }')
     printf '%-8s %8s %12.0f %9.2f%% %18s %16s\n' oha "$RATE" "${ORPS:-0}" \

@@ -1,5 +1,6 @@
-//! Connections and requests: one HTTP/1.1 connection per worker, or HTTP/2 connections
-//! shared by a thread's workers; TLS with ALPN, h2c, unix sockets, redirects, timeouts.
+//! Connections and requests: one HTTP/1.1 connection per worker (plain `http://` over TCP
+//! driven directly by [`h1`], everything else through hyper), or HTTP/2 connections shared
+//! by a thread's workers; TLS with ALPN, h2c, unix sockets, redirects, timeouts.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -68,6 +68,8 @@ impl Board {
                 set_waker(&self.dispatcher, cx.waker());
                 Poll::Pending
             } else {
+                // Workers going idle need not wake a dispatcher that is not waiting.
+                self.dispatcher.borrow_mut().take();
                 Poll::Ready(())
             }
         })

@@ -104,9 +104,9 @@ pub struct Config {
     pub unix_socket: Option<PathBuf>,
     /// How long DNS answers are kept.
     pub dns_ttl: DnsTtl,
-    /// Worker threads (each runs its own single-threaded runtime); 0 picks one per core
-    /// without pacing, else one per [`PACED_RATE_PER_THREAD`] hits/s of peak rate, up to
-    /// one per core.
+    /// Worker threads (each runs its own single-threaded runtime); 0 picks one per core,
+    /// or for paced plain-`http://` HTTP/1.1 attacks one per [`PACED_RATE_PER_THREAD`]
+    /// hits/s of peak rate, up to one per core.
     pub threads: usize,
     /// Results per batch handed to the sink (also flushed every 10 ms).
     pub batch: usize,
@@ -232,16 +232,18 @@ impl Attack {
         if unpaced && config.duration.is_none() && max_workers == 0 {
             return Err(AttackError::Config("rate 0 needs --max-workers".into()));
         }
+        let needs_tls = targets.iter().any(|t| t.url.scheme_str() == Some("https"));
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        // TLS, HTTP/2 and unix sockets go through hyper and cost several times the CPU per
+        // hit of the direct HTTP/1.1 path the per-thread rate was measured with.
+        let direct = !needs_tls && config.protocol != Protocol::H2c && config.unix_socket.is_none();
         let threads = match config.threads {
-            0 => default_threads(
-                &config.pacer,
-                std::thread::available_parallelism().map_or(1, usize::from),
-            ),
+            0 if direct => default_threads(&config.pacer, cores),
+            0 => cores,
             n => n,
         }
         .min(initial)
         .max(1);
-        let needs_tls = targets.iter().any(|t| t.url.scheme_str() == Some("https"));
         let tls = if needs_tls {
             let alpn: Vec<Vec<u8>> = match config.protocol {
                 Protocol::Http1 => vec![b"http/1.1".to_vec()],

@@ -119,7 +119,7 @@ pub struct AttackArgs {
     /// Keep DNS answers this long (0 = the whole attack, -1 = never)
     #[arg(long, default_value = "0s", allow_hyphen_values = true)]
     dns_ttl: String,
-    /// Worker threads (0 = one per core, or one per 25k hits/s of peak rate when paced)
+    /// Worker threads (0 = one per core; paced plain-HTTP attacks: one per 25k hits/s of peak rate)
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Result log (default: stdout when it is not a terminal)
