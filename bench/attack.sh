@@ -8,6 +8,12 @@
 #   CULPRIT=/path/to/culprit bench/attack.sh   # another build (e.g. the previous commit's)
 #   NICE=-10 bench/attack.sh   # every tool and nginx at that niceness (root), on a busy box
 #
+# On a 2-core box shared with other builds (load 4-12) figures swing by +-30% between runs;
+# compare tools within one run. 2026-11-23, DURATION=8, previous build (b1e336e^) -> this one:
+#   CPU-s/100k at 5k/s 6.12 -> 4.53 (oha 3.95/4.28), 20k/s 3.46 -> 2.74 (oha 2.18/2.28);
+#   interleaved 5 s runs at nice -10: 5k/s 6.0-6.6 -> 3.6-4.4, 20k/s 2.2-2.5 -> 1.8-2.1;
+#   max throughput c=50 within noise of wrk (CPU-s/100k 1.8-2.0 -> 1.6-1.7, wrk 1.4-1.7).
+#
 # oha is built once into bench/.tools (cargo install oha --root bench/.tools); when it
 # won't build the script says so and goes on without it.
 set -euo pipefail
