@@ -19,11 +19,12 @@ use crate::tablefile::TableFile;
 /// a large plugin collection does not spend minutes reading debug information.
 const MAX_SCANNED: usize = 128;
 
-/// Why the program's tables could not be built.
+/// Why the program's tables could not be built. The cause is the error's `source`, so
+/// `{:#}` shows both.
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectsError {
     /// A file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -31,7 +32,7 @@ pub enum ObjectsError {
         source: std::io::Error,
     },
     /// The executable's table could not be built, and no library had lines in scope.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Table {
         /// The executable.
         path: PathBuf,
