@@ -190,16 +190,11 @@ fn ranks_first_like_coz(source: &str, args: &[&str]) {
     in_some_attempt(&format!("culprit on {source}"), |i| {
         // Profiles append, as coz's do: every attempt writes its own.
         let prof = dir.join(format!("culprit{i}.coz"));
-        let st = culprit()
-            .args(["causal", "--experiment-ms", "150", "-o"])
-            .arg(&prof)
-            .arg("--")
-            .arg(&exe5)
-            .args(args)
-            .status()
-            .expect("culprit causal");
-        assert!(st.success());
-        first_is("culprit", &ranked_lines(&analysis(&prof)), &slow)
+        first_is(
+            "culprit",
+            &profile_ranking(&exe5, args, &[], &prof).0,
+            &slow,
+        )
     });
 
     let Some(coz) = require_tool("coz") else {
@@ -208,17 +203,8 @@ fn ranks_first_like_coz(source: &str, args: &[&str]) {
     let exe4 = dir.join(format!("{name}4"));
     gcc(&src, &exe4, &["-gdwarf-4", "-gno-variable-location-views"]);
     in_some_attempt(&format!("coz on {source}"), |i| {
-        let coz_prof = dir.join(format!("coz{i}.coz"));
-        let st = Command::new(&coz)
-            .args(["run", "-o"])
-            .arg(&coz_prof)
-            .arg("---")
-            .arg(&exe4)
-            .args(args)
-            .status()
-            .expect("coz run");
-        assert!(st.success());
-        first_is("coz", &ranked_lines(&analysis(&coz_prof)), &slow)
+        let prof = dir.join(format!("coz{i}.coz"));
+        first_is("coz", &coz_ranking(&coz, &[], &exe4, args, &prof), &slow)
     });
 }
 
@@ -385,6 +371,25 @@ fn profile_ranking(
     (ranked_lines(&analysis(prof)), err)
 }
 
+/// coz's options that bring the test library's lines into scope beside the executable's.
+const COZ_LIBRARY: &[&str] = &["-b", "MAIN", "-b", "%libcausalwork%"];
+
+/// `coz run OPTS -o PROF --- EXE ARGS`; returns the profile's ranking.
+fn coz_ranking(coz: &Path, opts: &[&str], exe: &Path, args: &[&str], prof: &Path) -> Vec<String> {
+    let st = Command::new(coz)
+        .arg("run")
+        .args(opts)
+        .arg("-o")
+        .arg(prof)
+        .arg("---")
+        .arg(exe)
+        .args(args)
+        .status()
+        .expect("coz run");
+    assert!(st.success());
+    ranked_lines(&analysis(prof))
+}
+
 /// The bottleneck is a loop in a shared library the program links (DT_NEEDED, found
 /// through its RUNPATH): culprit ranks that library line first (DWARF 5 build), and so
 /// does coz on a DWARF 4 build when told to include the library (`-b`).
@@ -419,17 +424,12 @@ fn linked_library_bottleneck_ranks_first_like_coz() {
     )
     .expect("gcc");
     in_some_attempt("coz on a linked library", |i| {
-        let coz_prof = dir4.join(format!("coz{i}.coz"));
-        let st = Command::new(&coz)
-            .args(["run", "-b", "MAIN", "-b", "%libcausalwork%", "-o"])
-            .arg(&coz_prof)
-            .arg("---")
-            .arg(&exe4)
-            .args(args)
-            .status()
-            .expect("coz run");
-        assert!(st.success());
-        first_is("coz", &ranked_lines(&analysis(&coz_prof)), &slow)
+        let prof = dir4.join(format!("coz{i}.coz"));
+        first_is(
+            "coz",
+            &coz_ranking(&coz, COZ_LIBRARY, &exe4, &args, &prof),
+            &slow,
+        )
     });
 }
 
@@ -465,17 +465,7 @@ fn dlopened_library_bottleneck_ranks_first() {
         &["-gdwarf-4", "-gno-variable-location-views"],
     )
     .expect("gcc");
-    let coz_prof = dir4.join("coz.coz");
-    let st = Command::new(coz)
-        .args(["run", "-b", "MAIN", "-b", "%libcausalwork%", "-o"])
-        .arg(&coz_prof)
-        .arg("---")
-        .arg(&exe4)
-        .args(args)
-        .status()
-        .expect("coz run");
-    assert!(st.success());
-    let theirs = ranked_lines(&analysis(&coz_prof));
+    let theirs = coz_ranking(&coz, COZ_LIBRARY, &exe4, &args, &dir4.join("coz.coz"));
     eprintln!("coz ranked {theirs:?} for the dlopened library's bottleneck {slow}");
 }
 

@@ -299,18 +299,14 @@ pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
         let other = std::thread::Builder::new()
             .spawn_scoped(scope, || ctx.decode_into(rest_msgs, mid, rest));
         let a = ctx.decode_into(first_msgs, 0, first);
-        let b = match other {
-            Ok(h) => h
-                .join()
-                .unwrap_or_else(|_| Err(ParseError::malformed("sample decoding thread failed"))),
-            Err(_) => Err(ParseError::malformed("no thread to decode samples")),
-        };
-        (a, b)
+        (a, other.map(|h| h.join()))
     });
     a?;
-    if b.is_err() {
-        // The second half again here, for the error or in case no thread could start.
-        ctx.decode_into(&messages[mid..], mid, &mut p.samples[mid..])?;
+    match b {
+        Ok(Ok(decoded)) => decoded?,
+        Ok(Err(_)) => return Err(ParseError::malformed("sample decoding thread failed")),
+        // No second thread: the second half is decoded here.
+        Err(_) => ctx.decode_into(&messages[mid..], mid, &mut p.samples[mid..])?,
     }
     Ok(p)
 }
