@@ -141,7 +141,11 @@ pub fn analyze(records: &[Record]) -> Analysis {
                         lines.len() - 1
                     }
                 };
-                current = Some((idx, (speedup * 100.0).round() as u32, *duration));
+                // coz 0.2.2 writes a negative effective duration (more delay inserted than
+                // time passed) as a wrapped 64-bit number: such an experiment measured
+                // nothing, and its points are left out.
+                current = (i64::try_from(*duration).is_ok())
+                    .then(|| (idx, (speedup * 100.0).round() as u32, *duration));
             }
             Record::Throughput { name, delta } => {
                 if let Some((idx, pct, duration)) = current {
@@ -152,8 +156,8 @@ pub fn analyze(records: &[Record]) -> Analysis {
                         .entry(pct)
                         .or_default();
                     pool.experiments += 1;
-                    pool.delta += delta;
-                    pool.duration += duration;
+                    pool.delta = pool.delta.saturating_add(*delta);
+                    pool.duration = pool.duration.saturating_add(duration);
                 }
             }
             Record::Latency {
@@ -171,14 +175,14 @@ pub fn analyze(records: &[Record]) -> Analysis {
                         .or_default();
                     pool.latency = true;
                     // Running duration-weighted mean of the in-flight difference.
-                    let total = pool.duration + duration;
+                    let total = pool.duration.saturating_add(duration);
                     if total > 0 {
                         pool.difference = (pool.difference * pool.duration as f64
                             + difference * duration as f64)
                             / total as f64;
                     }
                     pool.experiments += 1;
-                    pool.arrivals += arrivals;
+                    pool.arrivals = pool.arrivals.saturating_add(*arrivals);
                     pool.duration = total;
                 }
             }

@@ -210,3 +210,24 @@ mod props {
         }
     }
 }
+
+/// coz 0.2.2 sometimes writes a negative effective duration as a wrapped 64-bit number
+/// (seen in a CI run): that experiment is left out, and summing never overflows.
+#[test]
+fn wrapped_durations_from_coz_are_left_out() {
+    let text = "experiment\tselected=a.c:1\tspeedup=0.00\tduration=1000000\tselected-samples=5\n\
+                throughput-point\tname=it\tdelta=10\n\
+                experiment\tselected=a.c:1\tspeedup=0.50\tduration=18446744073598568419\tselected-samples=5\n\
+                throughput-point\tname=it\tdelta=18446744073709551615\n\
+                experiment\tselected=a.c:1\tspeedup=0.50\tduration=800000\tselected-samples=5\n\
+                throughput-point\tname=it\tdelta=10\n";
+    let a = analyze(&parse(text).expect("parse"));
+    assert_eq!(a.experiments, 3);
+    let curve = &a.curves[0];
+    assert_eq!(curve.points.len(), 2);
+    assert!(
+        (curve.max_speedup - 0.2).abs() < 1e-9,
+        "{}",
+        curve.max_speedup
+    );
+}
