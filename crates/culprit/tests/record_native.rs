@@ -111,8 +111,11 @@ fn record_two_to_one_work_ratio() {
     let once = c.get("work_once").copied().unwrap_or(0) as f64;
     assert!(once > 100.0, "too few samples: {c:?}");
     let ratio = twice / once;
+    // 12%: the two functions run one after the other on a shared virtual machine, and a
+    // CI dry run measured 1.84 (the machine's speed, not the sampling, moved); a profiler
+    // that misattributes gives 1 or 0.5.
     assert!(
-        (ratio - 2.0).abs() / 2.0 < 0.05,
+        (ratio - 2.0).abs() / 2.0 < 0.12,
         "ratio {ratio:.3}, counts {c:?}"
     );
     // Whole stacks: every work sample reaches main.
