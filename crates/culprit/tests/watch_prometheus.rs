@@ -97,10 +97,11 @@ fn promtool_accepts_the_metrics() {
         get(port, "/metrics", "text/plain")
     })
     .expect("culprit serves /metrics within 20 s");
-    assert!(text.contains(&format!(
+    let series = format!(
         "process_cpu_seconds_total{{pid=\"{}\",command=\"sleep\"}}",
         target.0.id()
-    )));
+    );
+    assert!(text.contains(&series), "no {series} in:\n{text}");
     assert!(
         text.contains("container_cpu_usage_seconds_total{id="),
         "{text}"

@@ -113,9 +113,19 @@ fn sample_loop(
         sampler = sampler.with_go(url.clone());
     }
     let latest: Arc<Mutex<Option<Sample>>> = Arc::new(Mutex::new(None));
-    if let Some(addr) = &args.serve {
-        serve(&bind_addr(addr), Arc::clone(&latest))?;
-    }
+    // Bound now so a busy port fails before any sampling, answered only once the first
+    // sample exists: a scrape never sees an empty exposition (connections wait in the
+    // listen backlog meanwhile).
+    let mut server = match &args.serve {
+        Some(addr) => {
+            let addr = bind_addr(addr);
+            Some(
+                tiny_http::Server::http(&addr)
+                    .map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?,
+            )
+        }
+        None => None,
+    };
     let mut out: Option<Box<dyn Write>> = match &args.output {
         Some(path) => Some(Box::new(
             File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -149,6 +159,9 @@ fn sample_loop(
         }
         if let Ok(mut slot) = latest.lock() {
             *slot = Some(sample);
+        }
+        if let Some(server) = server.take() {
+            serve(server, Arc::clone(&latest));
         }
         if exited {
             break;
@@ -217,9 +230,7 @@ fn bind_addr(addr: &str) -> String {
 }
 
 /// Serves the latest sample on `/metrics` from a background thread.
-fn serve(addr: &str, latest: Arc<Mutex<Option<Sample>>>) -> anyhow::Result<()> {
-    let server =
-        tiny_http::Server::http(addr).map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?;
+fn serve(server: tiny_http::Server, latest: Arc<Mutex<Option<Sample>>>) {
     std::thread::spawn(move || {
         for request in server.incoming_requests() {
             let path = request.url().split('?').next().unwrap_or("");
@@ -235,11 +246,15 @@ fn serve(addr: &str, latest: Arc<Mutex<Option<Sample>>>) -> anyhow::Result<()> {
                 .find(|h| h.field.equiv("Accept"))
                 .map(|h| h.value.as_str().to_string());
             let format = Format::from_accept(accept.as_deref());
-            let body = match latest.lock().ok().and_then(|s| s.clone()) {
-                Some(sample) => openmetrics::render(&sample, format),
-                None if format == Format::OpenMetrics => "# EOF\n".to_string(),
-                None => String::new(),
+            let Some(sample) = latest.lock().ok().and_then(|s| s.clone()) else {
+                // Unreachable while serving starts after the first sample; a failed
+                // scrape beats an empty one that reads as "no processes".
+                let _ = request.respond(
+                    tiny_http::Response::from_string("no sample yet\n").with_status_code(503),
+                );
+                continue;
             };
+            let body = openmetrics::render(&sample, format);
             let response = tiny_http::Response::from_string(body);
             let response =
                 match tiny_http::Header::from_bytes("Content-Type", format.content_type()) {
@@ -249,7 +264,6 @@ fn serve(addr: &str, latest: Arc<Mutex<Option<Sample>>>) -> anyhow::Result<()> {
             let _ = request.respond(response);
         }
     });
-    Ok(())
 }
 
 /// One compact status line for the terminal.
