@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 /// The workspace root (the directory holding the top `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
@@ -51,9 +52,20 @@ pub fn require_tool(tool: &str) -> Option<PathBuf> {
 /// Builds the Go program in `dir` (a directory with a `main` package, relative to the
 /// workspace root or absolute) with the system Go into a cached binary and returns its
 /// path. Returns `None` when Go is missing outside CI.
+///
+/// Each program is built once per test process: parallel tests of one binary asking for
+/// the same fixture share it. Two concurrent `go build -o` of one path race when Go copies
+/// rather than renames (its work directory on another file system): one test would run
+/// a half-written binary or get "text file busy".
 pub fn build_go(dir: impl AsRef<Path>) -> Option<PathBuf> {
+    static BUILT: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
     let go = require_tool("go")?;
     let src = workspace_root().join(dir.as_ref());
+    // Held across the build so a second caller waits for the first one's binary.
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, out)) = built.iter().find(|(s, _)| *s == src) {
+        return Some(out.clone());
+    }
     let name = src
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -71,6 +83,7 @@ pub fn build_go(dir: impl AsRef<Path>) -> Option<PathBuf> {
         .status()
         .expect("run go build");
     assert!(status.success(), "go build failed in {}", src.display());
+    built.push((src, out.clone()));
     Some(out)
 }
 
@@ -89,4 +102,28 @@ pub fn culprit_bin() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
     target.join("debug/culprit")
+}
+
+/// Runs `attempt(i)` for i = 0, 1, ... up to `attempts` times until one returns `Ok`;
+/// panics with every miss when none does.
+///
+/// For statistical checks on a shared, noisy machine: each attempt must take fresh
+/// measurements, so that one unlucky run cannot fail the test while a broken product,
+/// which misses every attempt, still does.
+pub fn in_some_attempt(
+    what: &str,
+    attempts: usize,
+    mut attempt: impl FnMut(usize) -> Result<(), String>,
+) {
+    let mut misses = Vec::new();
+    for i in 0..attempts {
+        match attempt(i) {
+            Ok(()) => return,
+            Err(e) => {
+                eprintln!("{what}: attempt {} of {attempts} missed: {e}", i + 1);
+                misses.push(e);
+            }
+        }
+    }
+    panic!("{what}: all {attempts} attempts missed: {misses:#?}");
 }
