@@ -21,20 +21,8 @@ fn exclusive() -> std::sync::MutexGuard<'static, ()> {
 /// one of its attempts does, each with a fresh profile. A broken profiler misses them all.
 const ATTEMPTS: usize = 3;
 
-/// Runs `attempt(i)` for i = 0, 1, ... until one returns `Ok`; panics with every miss when
-/// none does.
-fn in_some_attempt(what: &str, mut attempt: impl FnMut(usize) -> Result<(), String>) {
-    let mut misses = Vec::new();
-    for i in 0..ATTEMPTS {
-        match attempt(i) {
-            Ok(()) => return,
-            Err(e) => {
-                eprintln!("{what}: attempt {} of {ATTEMPTS} missed: {e}", i + 1);
-                misses.push(e);
-            }
-        }
-    }
-    panic!("{what}: all {ATTEMPTS} attempts missed: {misses:#?}");
+fn in_some_attempt(what: &str, attempt: impl FnMut(usize) -> Result<(), String>) {
+    culprit_testkit::in_some_attempt(what, ATTEMPTS, attempt);
 }
 
 /// `Ok` when `ranked` starts with a line ending in `want`.
