@@ -13,7 +13,9 @@ fn compile(src: &str) -> Option<PathBuf> {
     let path = workspace_root().join("testbed/native").join(src);
     let dir = std::env::temp_dir().join(format!("culprit-threads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    let out = dir.join(Path::new(src).file_stem().expect("stem"));
+    // blocked.c and blocked.rs build in parallel tests: one output name each, or one
+    // test runs the other's program (or one being written).
+    let out = dir.join(src.replace('.', "-"));
     let rust = src.ends_with(".rs");
     let mut c = Command::new(require_tool(if rust { "rustc" } else { "gcc" })?);
     if rust {
@@ -26,10 +28,11 @@ fn compile(src: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Waits until `n` threads of `pid` sit in a system call (bounded; gives up after 20s).
+/// Waits until `n` threads of `pid` sit in futex or read (bounded: a loaded machine may
+/// take long to schedule them there, a broken fixture never gets there).
 fn wait_blocked(pid: u32, n: usize) {
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
+    while start.elapsed() < Duration::from_secs(120) {
         let blocked = std::fs::read_dir(format!("/proc/{pid}/task"))
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
@@ -46,6 +49,7 @@ fn wait_blocked(pid: u32, n: usize) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    panic!("fewer than {n} threads of {pid} blocked in futex or read after 120 s");
 }
 
 fn stack_functions(group: &Value) -> Vec<String> {
