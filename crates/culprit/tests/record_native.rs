@@ -13,8 +13,13 @@ fn scratch() -> PathBuf {
     d
 }
 
-/// Compiles `testbed/native/<src>` with gcc or rustc (by extension) into the scratch dir.
+/// Compiles `testbed/native/<src>` with gcc or rustc (by extension) into the scratch dir,
+/// once per process for each source and flags.
 fn compile(src: &str, extra: &[&str]) -> Option<PathBuf> {
+    // Held while compiling: parallel tests asking for the same build (ratio.c) would
+    // otherwise have the linker rewrite a program another test is starting.
+    static BUILDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let path = workspace_root().join("testbed/native").join(src);
     // Builds of one source with different flags run in parallel tests: name each apart.
     let flags: String = extra
@@ -25,6 +30,10 @@ fn compile(src: &str, extra: &[&str]) -> Option<PathBuf> {
     let out = scratch().join(format!("{stem}{flags}"));
     let tool = if src.ends_with(".rs") { "rustc" } else { "gcc" };
     let tool = require_tool(tool)?;
+    if out.is_file() {
+        // Built by an earlier test of this process (the scratch dir is per process).
+        return Some(out);
+    }
     let mut c = Command::new(tool);
     if src.ends_with(".rs") {
         c.args(["-C", "opt-level=3", "-C", "force-frame-pointers=no"]);
@@ -101,32 +110,37 @@ fn record_two_to_one_work_ratio() {
     let Some(bin) = compile("ratio.c", &[]) else {
         return;
     };
-    let out = scratch().join("ratio.pb.gz");
-    let p = record(
-        &["-F", "1000", "--", bin.to_str().expect("utf8"), "300"],
-        &out,
-    );
-    let c = cum(&p);
-    let twice = c.get("work_twice").copied().unwrap_or(0) as f64;
-    let once = c.get("work_once").copied().unwrap_or(0) as f64;
-    assert!(once > 100.0, "too few samples: {c:?}");
-    let ratio = twice / once;
-    // 12%: the two functions run one after the other on a shared virtual machine, and a
-    // CI dry run measured 1.84 (the machine's speed, not the sampling, moved); a profiler
-    // that misattributes gives 1 or 0.5.
-    assert!(
-        (ratio - 2.0).abs() / 2.0 < 0.12,
-        "ratio {ratio:.3}, counts {c:?}"
-    );
-    // Whole stacks: every work sample reaches main.
-    assert!(c.get("main").copied().unwrap_or(0) as f64 >= (twice + once) * 0.98);
-    assert_eq!(p.sample_type[1].kind, "cpu");
-    assert_eq!(p.period, 1_000_000);
-    assert!(
-        !p.mappings[0].build_id.is_empty(),
-        "main mapping has a build id"
-    );
-    assert!(p.mappings[0].file.ends_with("ratio"));
+    // Each attempt records afresh. About 1150 samples split 2:1 put the ratio within 2%
+    // of 2 on a quiet machine; under load the sampling jitters and its spread nears a
+    // random sample's (6%), so one recording in twenty lands beyond 12% (a CI run on
+    // the shared VM measured 1.84; so did a run here beside two busy loops). A profiler
+    // that misattributes gives 1 or 0.5 in every attempt.
+    culprit_testkit::in_some_attempt("2:1 work ratio", 3, |i| {
+        let out = scratch().join(format!("ratio{i}.pb.gz"));
+        let p = record(
+            &["-F", "1000", "--", bin.to_str().expect("utf8"), "300"],
+            &out,
+        );
+        let c = cum(&p);
+        let twice = c.get("work_twice").copied().unwrap_or(0) as f64;
+        let once = c.get("work_once").copied().unwrap_or(0) as f64;
+        assert!(once > 100.0, "too few samples: {c:?}");
+        // Whole stacks: every work sample reaches main.
+        assert!(c.get("main").copied().unwrap_or(0) as f64 >= (twice + once) * 0.98);
+        assert_eq!(p.sample_type[1].kind, "cpu");
+        assert_eq!(p.period, 1_000_000);
+        assert!(
+            !p.mappings[0].build_id.is_empty(),
+            "main mapping has a build id"
+        );
+        assert!(p.mappings[0].file.ends_with("ratio"));
+        let ratio = twice / once;
+        if (ratio - 2.0).abs() / 2.0 < 0.12 {
+            Ok(())
+        } else {
+            Err(format!("ratio {ratio:.3}, counts {c:?}"))
+        }
+    });
 }
 
 #[test]
@@ -258,7 +272,9 @@ fn record_output_reads_in_go_tool_pprof() {
         &out,
     );
     let top = Command::new(go)
-        .args(["tool", "pprof", "-top", "-nodecount=5"])
+        // In ms whatever the counts: by default pprof picks its unit from the values
+        // shown, and the parse below reads ms.
+        .args(["tool", "pprof", "-top", "-nodecount=5", "-unit=ms"])
         .arg(&out)
         .output()
         .expect("run go tool pprof");
