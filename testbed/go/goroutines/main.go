@@ -12,6 +12,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -56,6 +57,31 @@ func pipeReader(fd int) {
 	syscall.Read(fd, buf)
 }
 
+// allStacks is the text of every goroutine's stack, as a goroutine?debug=2 capture shows it.
+func allStacks() string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// parked counts the goroutines of dump in state whose stack passes through fn.
+func parked(dump, fn, state string) int {
+	n := 0
+	for _, g := range strings.Split(dump, "\n\n") {
+		if strings.Contains(g, " ["+state+"]:") || strings.Contains(g, " ["+state+", ") {
+			if strings.Contains(g, "\n"+fn+"(") {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func main() {
 	flag.Parse()
 	ln, err := net.Listen("tcp", *addr)
@@ -82,12 +108,19 @@ func main() {
 	for i := 0; i < *readN; i++ {
 		go pipeReader(fds[0])
 	}
-	// Let every goroutine reach its blocking point before saying so.
-	want := *mutexN + *chanN + *readN
-	for runtime.NumGoroutine() < want {
+	// Say ready only once every goroutine sits at its blocking point, as the stacks show
+	// it: counting goroutines (they exist at once) or sleeping a while let a loaded
+	// machine's capture catch some still runnable. Bounded, so a Go whose states read
+	// differently still starts and the test shows what it found.
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+		dump := allStacks()
+		if parked(dump, "main.lockWaiter", "semacquire") >= *mutexN &&
+			parked(dump, "main.jobWaiter", "chan receive") >= *chanN &&
+			parked(dump, "main.pipeReader", "syscall") >= *readN {
+			break
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
 	fmt.Printf("ready http://%s\n", ln.Addr())
 	time.Sleep(*lifetime)
 }
