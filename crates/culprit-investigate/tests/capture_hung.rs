@@ -96,7 +96,6 @@ fn hung_endpoint_times_out_and_the_rest_completes() {
         Arc::new(AtomicBool::new(false)),
         Box::new(|_: &str| {}),
     );
-    let started = Instant::now();
     session.run(&Plan {
         kinds: vec![Kind::Heap, Kind::Goroutine],
         start: Duration::ZERO,
@@ -104,10 +103,9 @@ fn hung_endpoint_times_out_and_the_rest_completes() {
         cpu_chunk: Duration::from_secs(1),
         goroutine_snapshots: 1,
     });
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the hang was waited out"
-    );
+    // No wall-clock assertion (a loaded machine slows everything): a client that waited
+    // the hang out sees the server close the connection after 30 s, a request error, not
+    // this timeout.
     let artifacts = session.artifacts();
     let heap = artifacts
         .iter()
