@@ -33,6 +33,11 @@ fn get(port: u16, path: &str, accept: &str) -> Option<String> {
     status.contains(" 200 ").then(|| body.to_string())
 }
 
+/// How long a poll waits: a bound on a hung test, not a speed check (starting a debug
+/// build of culprit or a Prometheus server on a loaded 2-core machine can take tens of
+/// seconds).
+const LIMIT: Duration = Duration::from_secs(90);
+
 /// Polls `check` every 200 ms for at most `limit`.
 fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let start = Instant::now();
@@ -52,8 +57,9 @@ fn start_watch(target: u32, port: u16) -> Reaper {
                 "watch",
                 "--interval",
                 "500ms",
+                // Outlives both polls; the test kills it.
                 "--duration",
-                "120s",
+                "300s",
                 "--pid",
             ])
             .arg(target.to_string())
@@ -90,13 +96,11 @@ fn promtool_accepts_the_metrics() {
     let Some(promtool) = culprit_testkit::require_tool("promtool") else {
         return;
     };
-    let target = Reaper(Command::new("sleep").arg("120").spawn().unwrap());
+    let target = Reaper(Command::new("sleep").arg("300").spawn().unwrap());
     let port = culprit_testkit::free_port();
     let _watch = start_watch(target.0.id(), port);
-    let text = poll(Duration::from_secs(20), || {
-        get(port, "/metrics", "text/plain")
-    })
-    .expect("culprit serves /metrics within 20 s");
+    let text = poll(LIMIT, || get(port, "/metrics", "text/plain"))
+        .expect("culprit serves /metrics within 90 s");
     let series = format!(
         "process_cpu_seconds_total{{pid=\"{}\",command=\"sleep\"}}",
         target.0.id()
@@ -127,14 +131,11 @@ fn prometheus_scrapes_and_answers_a_query() {
     let Some(prometheus) = culprit_testkit::require_tool("prometheus") else {
         return;
     };
-    let target = Reaper(Command::new("sleep").arg("120").spawn().unwrap());
+    let target = Reaper(Command::new("sleep").arg("300").spawn().unwrap());
     let pid = target.0.id();
     let port = culprit_testkit::free_port();
     let _watch = start_watch(pid, port);
-    poll(Duration::from_secs(20), || {
-        get(port, "/metrics", "text/plain")
-    })
-    .expect("culprit serves /metrics");
+    poll(LIMIT, || get(port, "/metrics", "text/plain")).expect("culprit serves /metrics");
 
     let dir = std::env::temp_dir().join(format!("culprit-watch-prom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -162,7 +163,7 @@ fn prometheus_scrapes_and_answers_a_query() {
             .unwrap(),
     );
     let wanted = format!("\"pid\":\"{pid}\"");
-    let answer = poll(Duration::from_secs(20), || {
+    let answer = poll(LIMIT, || {
         get(
             prom_port,
             "/api/v1/query?query=process_cpu_seconds_total",
@@ -172,7 +173,7 @@ fn prometheus_scrapes_and_answers_a_query() {
     });
     drop(prom);
     let _ = std::fs::remove_dir_all(&dir);
-    let answer = answer.expect("Prometheus answered with our pid within 20 s");
+    let answer = answer.expect("Prometheus answered with our pid within 90 s");
     assert!(answer.contains("\"status\":\"success\""), "{answer}");
     assert!(answer.contains("\"pid\":\"tree\""), "{answer}");
 }
