@@ -174,9 +174,18 @@ fn short_lived_children_between_samples_still_count() {
 fn watches_an_existing_pid_until_it_exits() {
     let dir = scratch("watch-pid");
     let series = dir.join("series.jsonl");
+    // Not reaped until culprit is done: the exit shows as a zombie, which must end the
+    // watch (the duration is a bound on a hung test).
     let mut child = Command::new("sleep").arg("1").spawn().unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_culprit"))
-        .args(["watch", "--interval", "200ms", "--duration", "30s", "--pid"])
+        .args([
+            "watch",
+            "--interval",
+            "200ms",
+            "--duration",
+            "300s",
+            "--pid",
+        ])
         .arg(child.id().to_string())
         .arg("-o")
         .arg(&series)
@@ -187,6 +196,16 @@ fn watches_an_existing_pid_until_it_exits() {
     let samples = read_series(&series);
     assert!(!samples.is_empty());
     assert_eq!(samples[0]["processes"][0]["command"], "sleep");
+    // It stopped at the exit: only the last sample shows the root exited.
+    let states: Vec<&Value> = samples
+        .iter()
+        .map(|s| &s["processes"][0]["state"])
+        .collect();
+    let zombies = states.iter().filter(|s| **s == "Z").count();
+    assert!(
+        zombies == 1 && *states[states.len() - 1] == "Z",
+        "states {states:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -145,6 +145,9 @@ fn sample_loop(
             Err(WatchError::NoProcess(_)) => break,
             Err(e) => return Err(e).context("sampling"),
         };
+        // A --pid root that exited stays a zombie until its parent reaps it, which may
+        // be never (or only after we stop): this sample holds its final figures.
+        let exited = exited || root_is_zombie(&sample);
         if let Some(w) = out.as_mut() {
             // One write per line: a reader never sees half a sample, and a tree of
             // hundreds of processes costs one syscall, not one per JSON token.
@@ -187,6 +190,16 @@ fn sample_loop(
         eprintln!();
     }
     Ok(())
+}
+
+/// True when the watched root process has exited and awaits reaping.
+fn root_is_zombie(sample: &Sample) -> bool {
+    sample.tree.root_pid.is_some_and(|root| {
+        sample
+            .processes
+            .iter()
+            .any(|p| p.pid == root && p.state == "Z")
+    })
 }
 
 /// True when the child has exited, without reaping it (`waitid` with `WNOWAIT`).
