@@ -82,15 +82,29 @@ fn compare(a: &Path, b: &Path) -> String {
     stdout
 }
 
-/// Runs the bug and the fixed build; returns (findings of the bug run, compare output).
-fn bug_and_fix(dir: &str, rate: &str) -> Option<(Value, String)> {
+/// Runs the bug build until its first finding is `kind`, then the fixed build; returns
+/// (findings of the bug run, compare output).
+///
+/// Findings rank by shares of sampled profiles (100 Hz, a few hundred samples), so the
+/// ranking is statistical: each of up to 3 attempts is a fresh run. Under load the
+/// tlsclient bug once scored its TLS finding 0.655 and its allocation finding 0.648 here
+/// (with three of these runs sharing two busy cores); usually they are 0.15-0.25 apart.
+/// A product that ranks wrongly misses every attempt.
+fn bug_and_fix(dir: &str, rate: &str, kind: &str) -> Option<(Value, String)> {
     let bin = culprit_testkit::build_go(format!("testbed/go/{dir}"))?;
     let a = out_dir(&format!("{dir}-bug"));
     let b = out_dir(&format!("{dir}-fixed"));
-    let findings = {
+    let mut findings = Value::Null;
+    culprit_testkit::in_some_attempt(&format!("{dir}: first finding {kind}"), 3, |_| {
+        let _ = std::fs::remove_dir_all(&a);
         let svc = start(&bin, &[]);
-        investigate(&svc.url, rate, &a)
-    };
+        findings = investigate(&svc.url, rate, &a);
+        if findings[0]["kind"] == kind {
+            Ok(())
+        } else {
+            Err(format!("{findings:#}"))
+        }
+    });
     {
         let svc = start(&bin, &["-fixed"]);
         investigate(&svc.url, rate, &b);
@@ -124,11 +138,11 @@ fn change(cmp: &str, measure: &str) -> f64 {
 
 #[test]
 fn tlsclient_handshake_per_request_is_first_and_gone_when_fixed() {
-    let Some((findings, cmp)) = bug_and_fix("tlsclient", "40") else {
+    // 100/s, not 40/s: more CPU samples, a steadier ranking.
+    let Some((findings, cmp)) = bug_and_fix("tlsclient", "100", "tls-handshake-churn") else {
         return;
     };
     let first = &findings[0];
-    assert_eq!(first["kind"], "tls-handshake-churn", "{findings:#}");
     let f = names(first);
     assert!(
         f.iter()
@@ -145,11 +159,10 @@ fn tlsclient_handshake_per_request_is_first_and_gone_when_fixed() {
 
 #[test]
 fn compressor_allocation_churn_is_first_and_gone_when_fixed() {
-    let Some((findings, cmp)) = bug_and_fix("compressor", "150") else {
+    let Some((findings, cmp)) = bug_and_fix("compressor", "150", "allocation-churn") else {
         return;
     };
     let first = &findings[0];
-    assert_eq!(first["kind"], "allocation-churn", "{findings:#}");
     let f = names(first);
     assert_eq!(f[0], "compress/flate.NewWriter", "{f:?}");
     assert!(
@@ -165,11 +178,10 @@ fn compressor_allocation_churn_is_first_and_gone_when_fixed() {
 
 #[test]
 fn lockqueue_lock_contention_is_first_and_gone_when_fixed() {
-    let Some((findings, cmp)) = bug_and_fix("lockqueue", "300") else {
+    let Some((findings, cmp)) = bug_and_fix("lockqueue", "300", "lock-contention") else {
         return;
     };
     let first = &findings[0];
-    assert_eq!(first["kind"], "lock-contention", "{findings:#}");
     let f = names(first);
     assert_eq!(f[0], "sync.(*Mutex).Lock", "{f:?}");
     assert!(f.iter().any(|n| n == "main.(*ledger).record"), "{f:?}");
