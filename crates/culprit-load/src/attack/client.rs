@@ -1,6 +1,6 @@
-//! Connections and requests: one HTTP/1.1 connection per worker (plain `http://` over TCP
-//! driven directly by [`h1`], everything else through hyper), or HTTP/2 connections shared
-//! by a thread's workers; TLS with ALPN, h2c, unix sockets, redirects, timeouts.
+//! Connections and requests through hyper on tokio, for attacks the event loop in
+//! `engine.rs` does not take (TLS, HTTP/2, h2c, unix sockets): one HTTP/1.1 connection per
+//! worker, or HTTP/2 connections shared by a thread's workers; redirects, timeouts.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,9 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONNECTION, HOST, LOCATION};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use http::header::LOCATION;
+use http::{HeaderMap, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
@@ -21,61 +20,20 @@ use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 
-use super::h1;
+use super::request::{Endpoint, Prepared, prepare_all, redirect};
 use super::resolve::Resolver;
 use super::{Config, Protocol};
 use crate::targets::Target;
 
 type Body = Full<Bytes>;
 
-/// Where a connection goes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Endpoint {
-    https: bool,
-    host: String,
-    port: u16,
-}
-
-impl Endpoint {
-    fn of(uri: &Uri) -> Option<Endpoint> {
-        let https = uri.scheme() == Some(&Scheme::HTTPS);
-        Some(Endpoint {
-            https,
-            host: uri.host()?.to_string(),
-            port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
-        })
-    }
-}
-
-/// A target with everything a request needs built once, before the attack.
-pub(crate) struct Prepared {
-    method: Method,
-    url: Uri,
-    endpoint: usize,
-    /// Origin-form URI for HTTP/1.1.
-    path: Uri,
-    /// Headers for HTTP/1.1, with `Host` (and `Connection: close` without keep-alive).
-    h1_headers: HeaderMap,
-    /// Headers for HTTP/2 (the authority travels in the URI).
-    h2_headers: HeaderMap,
-    body: Bytes,
-    /// The whole HTTP/1.1 request on the wire, for `http://` URLs that [`h1`] can send.
-    h1_wire: Option<Bytes>,
-}
-
 enum Sender {
     H1(http1::SendRequest<Body>),
     H2(http2::SendRequest<Body>),
 }
 
-/// A worker's own HTTP/1.1 connection, with the endpoint it goes to.
-pub(crate) struct WorkerConn(Option<(usize, Held)>);
-
-/// A kept-alive HTTP/1.1 connection: driven directly, or through hyper.
-enum Held {
-    Direct(h1::Conn),
-    Hyper(http1::SendRequest<Body>),
-}
+/// A worker's own kept-alive HTTP/1.1 connection, with the endpoint it goes to.
+pub(crate) struct WorkerConn(Option<(usize, http1::SendRequest<Body>)>);
 
 impl WorkerConn {
     pub(crate) fn new() -> Self {
@@ -126,21 +84,7 @@ impl Client {
         h2_per_endpoint: usize,
     ) -> Self {
         let mut endpoints: Vec<Endpoint> = Vec::new();
-        let prepared = targets
-            .iter()
-            .map(|t| {
-                let ep = Endpoint::of(&t.url).unwrap_or(Endpoint {
-                    https: false,
-                    host: String::new(),
-                    port: 80,
-                });
-                let endpoint = endpoints.iter().position(|e| *e == ep).unwrap_or_else(|| {
-                    endpoints.push(ep);
-                    endpoints.len() - 1
-                });
-                prepare(t, endpoint, config.keepalive)
-            })
-            .collect();
+        let prepared = prepare_all(targets, &mut endpoints, config.keepalive);
         Client {
             targets: prepared,
             endpoints: RefCell::new(endpoints),
@@ -197,12 +141,9 @@ impl Client {
         worker: usize,
         conn: &mut WorkerConn,
     ) -> Result<(u16, u64), String> {
-        let (status, bytes, location) = self.exchange_prepared(t, worker, conn).await?;
-        let mut redirected;
-        let (mut status, mut bytes, mut location) = (status, bytes, location);
-        let mut method = t.method.clone();
-        let mut url = t.url.clone();
-        let mut body = t.body.clone();
+        let (mut status, mut bytes, mut location) = self.exchange_prepared(t, worker, conn).await?;
+        let mut hop;
+        let mut from = t;
         let mut followed = 0;
         loop {
             let Some(loc) = location.take() else {
@@ -215,38 +156,16 @@ impl Client {
                 return Err(format!("stopped after {} redirects", self.redirects));
             }
             followed += 1;
-            url = resolve_location(&url, &loc).ok_or_else(|| format!("bad redirect {loc:?}"))?;
-            if status != 307 && status != 308 {
-                if method != Method::HEAD {
-                    method = Method::GET;
-                }
-                body = Bytes::new();
-            }
-            let ep = Endpoint::of(&url).ok_or_else(|| format!("bad redirect {loc:?}"))?;
-            let endpoint = self.endpoint_index(ep);
-            let mut headers = t.h2_headers.clone();
-            if method == Method::GET {
-                headers.remove(http::header::CONTENT_LENGTH);
-                headers.remove(http::header::CONTENT_TYPE);
-            }
-            redirected = prepare_parts(
-                method.clone(),
-                url.clone(),
-                headers,
-                body.clone(),
-                endpoint,
+            hop = redirect(
+                from,
+                status,
+                &loc,
+                &mut self.endpoints.borrow_mut(),
                 self.keepalive,
-            );
-            (status, bytes, location) = self.exchange_prepared(&redirected, worker, conn).await?;
+            )?;
+            from = &hop;
+            (status, bytes, location) = self.exchange_prepared(from, worker, conn).await?;
         }
-    }
-
-    fn endpoint_index(&self, ep: Endpoint) -> usize {
-        let mut eps = self.endpoints.borrow_mut();
-        eps.iter().position(|e| *e == ep).unwrap_or_else(|| {
-            eps.push(ep);
-            eps.len() - 1
-        })
     }
 
     /// One request/response; returns status, body bytes and a redirect location.
@@ -256,12 +175,6 @@ impl Client {
         worker: usize,
         conn: &mut WorkerConn,
     ) -> Result<(u16, u64, Option<String>), String> {
-        if let Some(wire) = &t.h1_wire
-            && self.protocol != Protocol::H2c
-            && self.unix_socket.is_none()
-        {
-            return self.exchange_direct(t, wire, conn).await;
-        }
         // A kept-alive HTTP/1.1 connection may have been closed by the server while idle;
         // like Go's transport, retry once on a fresh connection when a reused one fails.
         for attempt in 0..2 {
@@ -319,41 +232,12 @@ impl Client {
             }
             match sender {
                 Sender::H1(s) if complete && self.keepalive => {
-                    conn.0 = Some((t.endpoint, Held::Hyper(s)));
+                    conn.0 = Some((t.endpoint, s));
                 }
                 Sender::H1(_) => conn.0 = None,
                 Sender::H2(_) => {}
             }
             return Ok((status, n, location));
-        }
-        Err("connection closed twice".into())
-    }
-
-    /// [`Client::exchange_prepared`] over a directly driven connection.
-    async fn exchange_direct(
-        &self,
-        t: &Prepared,
-        wire: &[u8],
-        conn: &mut WorkerConn,
-    ) -> Result<(u16, u64, Option<String>), String> {
-        for attempt in 0..2 {
-            let (mut c, reused) = match conn.0.take() {
-                Some((ep, Held::Direct(c))) if ep == t.endpoint => (c, true),
-                _ => (h1::Conn::new(self.dial_tcp(t.endpoint).await?), false),
-            };
-            match c
-                .exchange(wire, t.method == Method::HEAD, self.max_body)
-                .await
-            {
-                Ok(r) => {
-                    if r.reusable && self.keepalive {
-                        conn.0 = Some((t.endpoint, Held::Direct(c)));
-                    }
-                    return Ok((r.status, r.body_bytes, r.location));
-                }
-                Err(f) if f.retryable && reused && attempt == 0 => {}
-                Err(f) => return Err(f.message),
-            }
         }
         Err("connection closed twice".into())
     }
@@ -379,7 +263,7 @@ impl Client {
         worker: usize,
         conn: &mut WorkerConn,
     ) -> Result<(Sender, bool), String> {
-        if let Some((ep, Held::Hyper(mut s))) = conn.0.take()
+        if let Some((ep, mut s)) = conn.0.take()
             && ep == endpoint
             && s.ready().await.is_ok()
         {
@@ -507,82 +391,6 @@ fn build(t: &Prepared, uri: &Uri, headers: &HeaderMap) -> Request<Body> {
     req
 }
 
-fn prepare(t: &Target, endpoint: usize, keepalive: bool) -> Prepared {
-    prepare_parts(
-        t.method.clone(),
-        t.url.clone(),
-        t.headers.clone(),
-        t.body.clone(),
-        endpoint,
-        keepalive,
-    )
-}
-
-fn prepare_parts(
-    method: Method,
-    url: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-    endpoint: usize,
-    keepalive: bool,
-) -> Prepared {
-    let path = url
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let mut h1_headers = headers.clone();
-    if !h1_headers.contains_key(HOST)
-        && let Some(v) = url
-            .authority()
-            .map(Authority::as_str)
-            .and_then(|a| HeaderValue::from_str(a).ok())
-    {
-        h1_headers.insert(HOST, v);
-    }
-    if !keepalive {
-        h1_headers.insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    let h1_wire = if url.scheme() == Some(&Scheme::HTTP) {
-        h1::encode(&method, path.as_str(), &h1_headers, &body)
-    } else {
-        None
-    };
-    let path = Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_str().as_bytes()))
-        .unwrap_or_else(|_| Uri::from_static("/"));
-    let mut h2_headers = headers;
-    h2_headers.remove(HOST);
-    h2_headers.remove(CONNECTION);
-    Prepared {
-        method,
-        url,
-        endpoint,
-        path,
-        h1_headers,
-        h2_headers,
-        body,
-        h1_wire,
-    }
-}
-
-/// Resolves a `Location` header against the URL that returned it.
-fn resolve_location(base: &Uri, loc: &str) -> Option<Uri> {
-    if loc.contains("://") {
-        return loc.parse().ok();
-    }
-    let scheme = base.scheme_str()?;
-    let authority = base.authority()?.as_str();
-    if let Some(rest) = loc.strip_prefix("//") {
-        return format!("{scheme}://{rest}").parse().ok();
-    }
-    let path = if loc.starts_with('/') {
-        loc.to_string()
-    } else {
-        let dir = base.path().rsplit_once('/').map_or("", |(d, _)| d);
-        format!("{dir}/{loc}")
-    };
-    format!("{scheme}://{authority}{path}").parse().ok()
-}
-
 /// An error with its causes, as `outer: inner: innermost`.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -593,19 +401,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations_resolve_like_browsers() {
-        let base: Uri = "http://a:8080/x/y?q=1".parse().unwrap_or_default();
-        let r = |l| resolve_location(&base, l).map(|u| u.to_string());
-        assert_eq!(r("/z").as_deref(), Some("http://a:8080/z"));
-        assert_eq!(r("z").as_deref(), Some("http://a:8080/x/z"));
-        assert_eq!(r("https://b/c").as_deref(), Some("https://b/c"));
-        assert_eq!(r("//c/d").as_deref(), Some("http://c/d"));
-    }
 }

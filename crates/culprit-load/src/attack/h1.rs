@@ -1,20 +1,18 @@
 //! Plain-TCP HTTP/1.1 without hyper, for the common case of `http://` targets.
 //!
 //! A request's bytes are encoded once per target and go out in one write; the response is
-//! parsed in place from a buffer the connection keeps, and its body is counted, not kept.
-//! There is no connection task and no channel between the worker and the socket, which
-//! roughly halves the user-space CPU of a hit. TLS, HTTP/2 and unix sockets use hyper.
+//! parsed in place by a [`Reader`] from a buffer the connection keeps, and its body is
+//! counted, not kept. No I/O here: the event loop in `engine.rs` reads and writes the
+//! sockets. TLS, HTTP/2 and unix sockets use hyper.
 
 use std::io;
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, Method};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Read buffer per connection; also the longest response head accepted.
-const BUF_LEN: usize = 16 * 1024;
+pub(crate) const BUF_LEN: usize = 16 * 1024;
 /// Most response headers parsed.
 const MAX_HEADERS: usize = 128;
 
@@ -51,17 +49,20 @@ pub(crate) fn encode(
 }
 
 /// What a response came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Response {
     pub(crate) status: u16,
     /// Body bytes read (capped at the body limit).
     pub(crate) body_bytes: u64,
     /// `Location` of a 3xx.
     pub(crate) location: Option<String>,
-    /// The connection can carry another request.
+    /// The connection can carry another request, provided nothing follows the response
+    /// in the buffer (the caller knows that).
     pub(crate) reusable: bool,
 }
 
 /// Why an exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
     pub(crate) message: String,
     /// Nothing of a response arrived: on a reused connection the server may have closed
@@ -69,8 +70,18 @@ pub(crate) struct Failure {
     pub(crate) retryable: bool,
 }
 
+impl Failure {
+    /// A failure to send the request (always retryable on a reused connection).
+    pub(crate) fn send(e: &io::Error) -> Failure {
+        Failure {
+            message: format!("connection error: {e}"),
+            retryable: true,
+        }
+    }
+}
+
 /// How the response body is delimited.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Framing {
     Empty,
     Length(u64),
@@ -88,216 +99,205 @@ struct Head {
     location: Option<String>,
 }
 
-/// One kept-alive HTTP/1.1 connection.
-pub(crate) struct Conn {
-    io: TcpStream,
-    buf: Box<[u8]>,
-    /// Unconsumed bytes are `buf[start..end]`.
-    start: usize,
-    end: usize,
+/// Where a [`Reader`] is in the response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Head,
+    /// Body bytes still to come.
+    Length(u64),
+    ChunkSize,
+    ChunkData(u64),
+    /// The CRLF after a chunk's data.
+    ChunkEnd,
+    Trailers,
+    UntilClose,
 }
 
-impl Conn {
-    pub(crate) fn new(io: TcpStream) -> Self {
-        Conn {
-            io,
-            buf: vec![0; BUF_LEN].into_boxed_slice(),
-            start: 0,
-            end: 0,
+/// Reads one response from bytes as they arrive (no I/O: the caller reads the socket and
+/// hands over what it has). Bodies are counted, not kept.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    head_only: bool,
+    max_body: Option<u64>,
+    state: State,
+    /// Some byte of the response arrived.
+    started: bool,
+    body_bytes: u64,
+    status: u16,
+    keep_alive: bool,
+    location: Option<String>,
+}
+
+impl Reader {
+    /// A reader for the response to a request (`head_only` for HEAD, whose response has
+    /// no body whatever its headers say).
+    pub(crate) fn new(head_only: bool, max_body: Option<u64>) -> Reader {
+        Reader {
+            head_only,
+            max_body,
+            state: State::Head,
+            started: false,
+            body_bytes: 0,
+            status: 0,
+            keep_alive: false,
+            location: None,
         }
     }
 
-    /// Sends `request` and reads the whole response.
-    pub(crate) async fn exchange(
-        &mut self,
-        request: &[u8],
-        head_only: bool,
-        max_body: Option<u64>,
-    ) -> Result<Response, Failure> {
-        self.start = 0;
-        self.end = 0;
-        self.io.write_all(request).await.map_err(|e| Failure {
-            message: format!("connection error: {e}"),
-            retryable: true,
-        })?;
-        let head = loop {
-            match parse_head(&self.buf[self.start..self.end], head_only) {
-                Ok(Some(h)) if (100..200).contains(&h.status) && h.status != 101 => {
-                    self.start += h.len; // an informational response precedes the real one
+    /// Consumes what it can of `buf`: the bytes used, and the response once complete.
+    pub(crate) fn advance(&mut self, buf: &[u8]) -> Result<(usize, Option<Response>), Failure> {
+        self.started |= !buf.is_empty();
+        let mut p = 0;
+        loop {
+            let rest = buf.get(p..).unwrap_or_default();
+            match self.state {
+                State::Head => {
+                    let head = match parse_head(rest, self.head_only) {
+                        Ok(Some(h)) => h,
+                        Ok(None) => return Ok((p, None)),
+                        Err(message) => {
+                            return Err(Failure {
+                                message,
+                                retryable: false,
+                            });
+                        }
+                    };
+                    p += head.len;
+                    if (100..200).contains(&head.status) && head.status != 101 {
+                        continue; // an informational response precedes the real one
+                    }
+                    self.status = head.status;
+                    self.keep_alive = head.keep_alive;
+                    self.location = head.location;
+                    self.state = match head.framing {
+                        Framing::Empty | Framing::Length(0) => {
+                            return Ok((p, Some(self.done(true))));
+                        }
+                        Framing::Length(n) => State::Length(n),
+                        Framing::Chunked => State::ChunkSize,
+                        Framing::UntilClose => {
+                            self.keep_alive = false;
+                            State::UntilClose
+                        }
+                    };
                 }
-                Ok(Some(h)) => break h,
-                Ok(None) => {
-                    let first = self.end == 0;
-                    self.fill(true).await.map_err(|e| Failure {
-                        message: e.to_string(),
-                        retryable: first,
-                    })?;
+                State::Length(left) | State::ChunkData(left) => {
+                    let take = left.min(rest.len() as u64);
+                    p += take as usize;
+                    if !self.count(take) {
+                        return Ok((p, Some(self.done(false))));
+                    }
+                    let left = left - take;
+                    self.state = match self.state {
+                        State::Length(_) if left == 0 => return Ok((p, Some(self.done(true)))),
+                        State::Length(_) => State::Length(left),
+                        _ if left == 0 => State::ChunkEnd,
+                        _ => State::ChunkData(left),
+                    };
+                    if left > 0 {
+                        return Ok((p, None));
+                    }
                 }
-                Err(message) => {
-                    return Err(Failure {
-                        message,
-                        retryable: false,
-                    });
+                State::ChunkSize => match httparse::parse_chunk_size(rest) {
+                    Ok(httparse::Status::Complete((used, 0))) => {
+                        p += used;
+                        self.state = State::Trailers;
+                    }
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        p += used;
+                        self.state = State::ChunkData(size);
+                    }
+                    Ok(httparse::Status::Partial) => return Ok((p, None)),
+                    Err(_) => return Err(body_error("invalid chunk size line")),
+                },
+                State::ChunkEnd | State::Trailers => {
+                    let Some(i) = rest.windows(2).position(|w| w == b"\r\n") else {
+                        return Ok((p, None));
+                    };
+                    p += i + 2;
+                    match (self.state, i) {
+                        (State::ChunkEnd, 0) => self.state = State::ChunkSize,
+                        (State::ChunkEnd, _) => {
+                            return Err(body_error("chunk data longer than its size"));
+                        }
+                        (_, 0) => return Ok((p, Some(self.done(true)))),
+                        _ => {} // a trailer line
+                    }
+                }
+                State::UntilClose => {
+                    p = buf.len();
+                    if !self.count(rest.len() as u64) {
+                        return Ok((p, Some(self.done(false))));
+                    }
+                    return Ok((p, None));
                 }
             }
-        };
-        self.start += head.len;
-        let location = head.location;
-        let mut body = Body {
-            conn: self,
-            n: 0,
-            max: max_body,
-        };
-        let complete = match head.framing {
-            Framing::Empty => Ok(true),
-            Framing::Length(len) => body.skip(len).await,
-            Framing::Chunked => body.chunked().await,
-            Framing::UntilClose => body.until_close().await.map(|_| false),
         }
-        .map_err(|e| Failure {
-            message: format!("error reading a body from connection: {e}"),
-            retryable: false,
-        })?;
-        let body_bytes = body.n;
-        Ok(Response {
-            status: head.status,
-            body_bytes,
-            location,
-            reusable: complete
-                && head.keep_alive
-                && head.framing != Framing::UntilClose
-                && self.start == self.end,
-        })
     }
 
-    /// Reads more bytes; `head` makes a full buffer an error (the head is too large).
-    async fn fill(&mut self, head: bool) -> io::Result<usize> {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
+    /// The server closed the connection: the end of a body that runs until the close,
+    /// otherwise an error.
+    pub(crate) fn eof(&mut self) -> Result<Response, Failure> {
+        match self.state {
+            State::UntilClose => Ok(self.done(false)),
+            State::Head => Err(Failure {
+                message: CLOSED.into(),
+                retryable: !self.started,
+            }),
+            _ => Err(body_error(CLOSED)),
         }
-        if self.end == self.buf.len() {
-            if head && self.start == 0 {
-                return Err(io::Error::other("response head too large"));
-            }
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        let n = self.io.read(&mut self.buf[self.end..]).await?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed before message completed",
-            ));
-        }
-        self.end += n;
-        Ok(n)
     }
-}
 
-/// Counts a body's bytes as they are read, up to the limit.
-struct Body<'a> {
-    conn: &'a mut Conn,
-    n: u64,
-    max: Option<u64>,
-}
+    /// A read failed.
+    pub(crate) fn read_error(&self, e: &io::Error) -> Failure {
+        match self.state {
+            State::Head => Failure {
+                message: e.to_string(),
+                retryable: !self.started,
+            },
+            _ => body_error(&e.to_string()),
+        }
+    }
 
-impl Body<'_> {
-    /// Counts `len` bytes; `false` once the limit stops the reading.
-    fn count(&mut self, len: u64) -> bool {
-        self.n += len;
-        match self.max {
-            Some(max) if self.n >= max => {
-                self.n = max;
+    /// The response head does not fit the buffer.
+    pub(crate) fn overflow(&self) -> Failure {
+        match self.state {
+            State::Head => Failure {
+                message: "response head too large".into(),
+                retryable: false,
+            },
+            _ => body_error("chunk line too long"),
+        }
+    }
+
+    /// Counts body bytes; `false` once the limit stops the reading.
+    fn count(&mut self, n: u64) -> bool {
+        self.body_bytes += n;
+        match self.max_body {
+            Some(max) if self.body_bytes >= max => {
+                self.body_bytes = max;
                 false
             }
             _ => true,
         }
     }
 
-    /// Consumes `len` body bytes; `Ok(false)` when the limit cut it short.
-    async fn skip(&mut self, mut len: u64) -> io::Result<bool> {
-        while len > 0 {
-            if self.conn.start == self.conn.end {
-                self.conn.fill(false).await?;
-            }
-            let take = len.min((self.conn.end - self.conn.start) as u64);
-            self.conn.start += take as usize;
-            len -= take;
-            if !self.count(take) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// A chunked body; `Ok(false)` when the limit cut it short.
-    async fn chunked(&mut self) -> io::Result<bool> {
-        loop {
-            let (used, size) = loop {
-                match httparse::parse_chunk_size(&self.conn.buf[self.conn.start..self.conn.end]) {
-                    Ok(httparse::Status::Complete(c)) => break c,
-                    Ok(httparse::Status::Partial) => {
-                        self.conn.fill(false).await?;
-                    }
-                    Err(_) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "invalid chunk size line",
-                        ));
-                    }
-                }
-            };
-            self.conn.start += used;
-            if size == 0 {
-                return self.trailers().await.map(|()| true);
-            }
-            if !self.skip(size).await? {
-                return Ok(false);
-            }
-            self.line(true).await?;
+    fn done(&mut self, complete: bool) -> Response {
+        Response {
+            status: self.status,
+            body_bytes: self.body_bytes,
+            location: self.location.take(),
+            reusable: complete && self.keep_alive,
         }
     }
+}
 
-    /// Skips trailer lines up to the empty line that ends the body.
-    async fn trailers(&mut self) -> io::Result<()> {
-        while !self.line(false).await? {}
-        Ok(())
-    }
+const CLOSED: &str = "connection closed before message completed";
 
-    /// Consumes one CRLF-terminated line; true when it was empty. `empty` requires it to be.
-    async fn line(&mut self, empty: bool) -> io::Result<bool> {
-        loop {
-            let rest = &self.conn.buf[self.conn.start..self.conn.end];
-            if let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
-                if empty && i != 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "chunk data longer than its size",
-                    ));
-                }
-                self.conn.start += i + 2;
-                return Ok(i == 0);
-            }
-            self.conn.fill(false).await?;
-        }
-    }
-
-    /// A body that ends when the server closes the connection.
-    async fn until_close(&mut self) -> io::Result<()> {
-        loop {
-            let avail = (self.conn.end - self.conn.start) as u64;
-            self.conn.start = self.conn.end;
-            if !self.count(avail) {
-                return Ok(());
-            }
-            match self.conn.fill(false).await {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
+fn body_error(what: &str) -> Failure {
+    Failure {
+        message: format!("error reading a body from connection: {what}"),
+        retryable: false,
     }
 }
 
@@ -361,8 +361,6 @@ fn parse_head(buf: &[u8], head_only: bool) -> Result<Option<Head>, String> {
 mod tests {
     use super::*;
     use http::HeaderValue;
-    use tokio::io::AsyncWriteExt;
-    use tokio::net::TcpListener;
 
     #[test]
     fn requests_encode_like_hyper() {
@@ -406,87 +404,131 @@ mod tests {
         assert!(p("nonsense\r\n\r\n", false).is_err());
     }
 
-    /// Serves `replies` (one per request, written in `pieces` bytes at a time) and returns
-    /// what each exchange came to.
-    fn exchanges(replies: &[&'static str], pieces: usize) -> Vec<Result<(u16, u64, bool), String>> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("runtime: {e}"));
-        let replies = replies.to_vec();
-        rt.block_on(async move {
-            let l = TcpListener::bind("127.0.0.1:0")
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            let addr = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
-            let n = replies.len();
-            tokio::spawn(async move {
-                let Ok((mut s, _)) = l.accept().await else {
-                    return;
-                };
-                for r in replies {
-                    let mut req = [0u8; 1024];
-                    let _ = s.read(&mut req).await;
-                    for piece in r.as_bytes().chunks(pieces) {
-                        let _ = s.write_all(piece).await;
-                        let _ = s.flush().await;
-                        tokio::task::yield_now().await;
+    /// Feeds `reply` to a reader `piece` bytes at a time, as reads from a socket would
+    /// arrive, then the close; returns what the reader made of it and the bytes left over.
+    fn read(reply: &[u8], piece: usize, max: Option<u64>) -> (Result<Response, Failure>, usize) {
+        let mut r = Reader::new(false, max);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut start = 0;
+        for chunk in reply.chunks(piece.max(1)) {
+            buf.extend_from_slice(chunk);
+            match r.advance(&buf[start..]) {
+                Ok((used, done)) => {
+                    start += used;
+                    if let Some(done) = done {
+                        return (Ok(done), buf.len() - start);
                     }
                 }
-            });
-            let io = TcpStream::connect(addr)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            let mut c = Conn::new(io);
-            let mut out = Vec::new();
-            for _ in 0..n {
-                let r = c
-                    .exchange(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", false, Some(100))
-                    .await;
-                out.push(
-                    r.map(|r| (r.status, r.body_bytes, r.reusable))
-                        .map_err(|f| f.message),
-                );
+                Err(f) => return (Err(f), 0),
             }
-            out
-        })
+        }
+        (r.eof(), 0)
     }
 
     #[test]
     fn bodies_are_counted_across_reads() {
-        let replies = [
-            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nT: 1\r\n\r\n",
-            "HTTP/1.1 204 No Content\r\n\r\n",
-            Box::leak(
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n{}",
-                    "x".repeat(150)
-                )
-                .into_boxed_str(),
-            ),
+        let limited = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n{}",
+            "x".repeat(150)
+        );
+        let replies: [&[u8]; 4] = [
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nT: 1\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            limited.as_bytes(),
         ];
-        for pieces in [1, 7, 4096] {
-            let got = exchanges(&replies, pieces);
-            assert_eq!(got.first(), Some(&Ok((200, 11, true))), "pieces {pieces}");
-            assert_eq!(got.get(1), Some(&Ok((200, 11, true))), "pieces {pieces}");
-            assert_eq!(got.get(2), Some(&Ok((204, 0, true))), "pieces {pieces}");
+        let ok = |status, body_bytes, reusable| Response {
+            status,
+            body_bytes,
+            location: None,
+            reusable,
+        };
+        for piece in [1, 7, 4096] {
+            let got: Vec<_> = replies
+                .iter()
+                .map(|r| read(r, piece, Some(100)).0)
+                .collect();
+            assert_eq!(got[0], Ok(ok(200, 11, true)), "piece {piece}");
+            assert_eq!(got[1], Ok(ok(200, 11, true)), "piece {piece}");
+            assert_eq!(got[2], Ok(ok(204, 0, true)), "piece {piece}");
             // The body limit (100) stops the read; the connection cannot be reused.
-            assert_eq!(got.get(3), Some(&Ok((200, 100, false))), "pieces {pieces}");
+            assert_eq!(got[3], Ok(ok(200, 100, false)), "piece {piece}");
         }
+        let (until_close, _) = read(b"HTTP/1.0 200 OK\r\n\r\nabc", 2, None);
+        assert_eq!(until_close, Ok(ok(200, 3, false)));
     }
 
     #[test]
-    fn a_close_mid_body_is_an_error() {
-        let got = exchanges(
-            &["HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort"],
+    fn a_close_mid_response_is_an_error_retryable_only_before_any_byte() {
+        let (mid_body, _) = read(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort",
             4096,
+            None,
         );
-        let err = got
-            .first()
-            .and_then(|r| r.as_ref().err())
-            .cloned()
-            .unwrap_or_default();
-        assert!(err.contains("closed before message completed"), "{err}");
+        let f = mid_body
+            .err()
+            .unwrap_or_else(|| panic!("a short body must fail"));
+        assert!(
+            f.message.contains("closed before message completed"),
+            "{f:?}"
+        );
+        assert!(!f.retryable);
+        let (nothing, _) = read(b"", 1, None);
+        assert!(nothing.is_err_and(|f| f.retryable));
+        let (half_head, _) = read(b"HTTP/1.1 200", 1, None);
+        assert!(half_head.is_err_and(|f| !f.retryable));
+        let (bad_chunk, _) = read(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
+            64,
+            None,
+        );
+        assert!(bad_chunk.is_err_and(|f| f.message.contains("longer than its size")));
+    }
+
+    #[test]
+    fn bytes_after_the_response_are_left_for_the_caller() {
+        let (r, left) = read(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+            4096,
+            None,
+        );
+        assert_eq!(r.map(|r| r.body_bytes), Ok(2));
+        assert_eq!(left, 5);
+    }
+
+    proptest::proptest! {
+        /// However the bytes are split into reads, the reader comes to the same response.
+        #[test]
+        fn splitting_never_changes_the_outcome(
+            chunks in proptest::collection::vec(0u64..40, 0..6),
+            length in proptest::option::of(0u64..300),
+            piece in 1usize..64,
+            max in proptest::option::of(0u64..200),
+        ) {
+            let mut reply = b"HTTP/1.1 200 OK\r\n".to_vec();
+            match length {
+                Some(n) => {
+                    reply.extend_from_slice(format!("Content-Length: {n}\r\n\r\n").as_bytes());
+                    reply.extend(std::iter::repeat_n(b'x', n as usize));
+                }
+                None => {
+                    reply.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+                    for c in &chunks {
+                        if *c > 0 {
+                            reply.extend_from_slice(format!("{c:x}\r\n").as_bytes());
+                            reply.extend(std::iter::repeat_n(b'y', *c as usize));
+                            reply.extend_from_slice(b"\r\n");
+                        }
+                    }
+                    reply.extend_from_slice(b"0\r\n\r\n");
+                }
+            }
+            let whole = read(&reply, reply.len(), max);
+            let pieces = read(&reply, piece, max);
+            proptest::prop_assert_eq!(&whole.0, &pieces.0);
+            let total = length.unwrap_or_else(|| chunks.iter().sum());
+            let expect = max.map_or(total, |m| total.min(m));
+            proptest::prop_assert_eq!(whole.0.map(|r| r.body_bytes), Ok(expect));
+        }
     }
 }

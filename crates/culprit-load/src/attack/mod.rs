@@ -1,8 +1,9 @@
 //! The attack engine.
 //!
-//! [`Attack::start`] spawns worker threads (one per core, or fewer at modest rates), each
-//! with its own current-thread tokio runtime, so workers never contend for a scheduler.
-//! Each worker owns one connection. The [`Pacer`] turns a hit number into its due time, so
+//! [`Attack::start`] spawns worker threads (one per core, or fewer at modest rates) that
+//! share nothing but a hit counter. Plain-`http://` HTTP/1.1 attacks run an epoll event
+//! loop per thread (`engine.rs`); TLS, HTTP/2, h2c and unix sockets run hyper on a
+//! current-thread tokio runtime per thread. Each worker owns one connection. The [`Pacer`] turns a hit number into its due time, so
 //! every hit has a scheduled time independent of how fast the server answers. Per thread,
 //! one dispatcher claims hit numbers from a shared counter, sleeps on one timer until the
 //! hit is due and hands it to an idle worker (`dispatch.rs`); when every worker is busy it
@@ -38,7 +39,10 @@
 
 mod client;
 mod dispatch;
+mod engine;
+mod epoll;
 mod h1;
+mod request;
 mod resolve;
 mod timer;
 mod tls;
@@ -236,7 +240,12 @@ impl Attack {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         // TLS, HTTP/2 and unix sockets go through hyper and cost several times the CPU per
         // hit of the direct HTTP/1.1 path the per-thread rate was measured with.
-        let direct = !needs_tls && config.protocol != Protocol::H2c && config.unix_socket.is_none();
+        let direct = !needs_tls
+            && config.protocol != Protocol::H2c
+            && config.unix_socket.is_none()
+            && targets
+                .iter()
+                .all(|t| !t.headers.contains_key(http::header::TRANSFER_ENCODING));
         let threads = match config.threads {
             0 if direct => default_threads(&config.pacer, cores),
             0 => cores,
@@ -307,8 +316,19 @@ impl Attack {
                 tls.clone(),
                 tx.clone(),
             );
+            let name = format!("culprit-attack-{t}");
+            if direct {
+                let engine = engine::Engine::new(shared, config, &targets, tx, count)
+                    .map_err(AttackError::Start)?;
+                let handle = std::thread::Builder::new()
+                    .name(name)
+                    .spawn(move || engine.run())
+                    .map_err(AttackError::Start)?;
+                workers.push(handle);
+                continue;
+            }
             let handle = std::thread::Builder::new()
-                .name(format!("culprit-attack-{t}"))
+                .name(name)
                 .spawn(move || {
                     let rt = match tokio::runtime::Builder::new_current_thread()
                         .enable_all()

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// How long resolved addresses are kept.
@@ -41,20 +41,40 @@ impl Resolver {
     /// An address for `host:port`; IP literals skip DNS.
     pub(crate) async fn resolve(&self, host: &str, port: u16) -> io::Result<SocketAddr> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            return Ok(SocketAddr::new(ip, port));
-        }
-        let key = (bare.to_string(), port);
-        if let Some(addr) = self.cached(&key) {
+        if let Some(addr) = self.known(bare, port) {
             return Ok(addr);
         }
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port)).await?.collect();
+        let addrs = tokio::net::lookup_host((bare, port)).await?.collect();
+        self.store(bare, port, addrs)
+    }
+
+    /// [`Resolver::resolve`] for a thread with no runtime: the lookup blocks, which is
+    /// once per host and TTL.
+    pub(crate) fn resolve_blocking(&self, host: &str, port: u16) -> io::Result<SocketAddr> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Some(addr) = self.known(bare, port) {
+            return Ok(addr);
+        }
+        let addrs = (bare, port).to_socket_addrs()?.collect();
+        self.store(bare, port, addrs)
+    }
+
+    /// An IP literal's address, or a cached one.
+    fn known(&self, bare: &str, port: u16) -> Option<SocketAddr> {
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Some(SocketAddr::new(ip, port));
+        }
+        self.cached(&(bare.to_string(), port))
+    }
+
+    /// Keeps a lookup's answer (unless every connection resolves anew) and gives its first.
+    fn store(&self, bare: &str, port: u16, addrs: Vec<SocketAddr>) -> io::Result<SocketAddr> {
         let first = *addrs.first().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, format!("no addresses for {bare}"))
         })?;
         if self.ttl != DnsTtl::Never {
             self.cache.borrow_mut().insert(
-                key,
+                (bare.to_string(), port),
                 Entry {
                     addrs,
                     at: Instant::now(),

@@ -1,0 +1,644 @@
+//! The event loop for plain-`http://` HTTP/1.1 attacks, the common case: one thread, one
+//! epoll instance, no async runtime.
+//!
+//! At a constant rate the cost of a hit is mostly its wake-ups, and a runtime adds its own
+//! bookkeeping to each (task queues, wakers, a timer wheel, a timer descriptor to re-arm).
+//! Here a thread sleeps in one `epoll_pwait2` until its next hit is due or a socket has
+//! news, and a hit costs a `send` and a `recv`, as with wrk2.
+//!
+//! The semantics are the runtime path's (`mod.rs`, `client.rs`): workers are connections;
+//! a due hit goes to the longest-idle one, a new one is opened when none is idle (up to
+//! `max_workers` across threads), and otherwise the hit waits and its latency shows it;
+//! a reused connection that fails before any response byte is retried once on a new one;
+//! redirects are followed; the timeout runs from the send to the last byte.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use http::Method;
+
+use super::dispatch::Due;
+use super::epoll::{self, Epoll};
+use super::h1::{self, Failure, Reader, Response};
+use super::request::{Endpoint, Prepared, prepare_all, redirect};
+use super::resolve::Resolver;
+use super::{Config, Shared};
+use crate::results::HitResult;
+use crate::targets::Target;
+
+/// How often, at the longest, results go to the collector and timeouts are checked.
+const TICK_NS: u64 = 10_000_000;
+/// Timer slack of an attack thread: the kernel's default (50 µs) would let every sleep end
+/// that much late.
+const TIMER_SLACK_NS: libc::c_ulong = 1_000;
+
+/// One thread's share of an attack.
+pub(crate) struct Engine {
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    epoll: Epoll,
+    targets: Vec<Prepared>,
+    endpoints: Vec<Endpoint>,
+    resolver: Resolver,
+    slots: Vec<Slot>,
+    /// Workers without a hit, longest idle first (so every connection stays in use).
+    idle: VecDeque<usize>,
+    /// Slots with a hit in progress.
+    busy: usize,
+    /// A claimed hit waiting for its time or for a worker.
+    pending: Option<Due>,
+    /// No more hits will be claimed.
+    claims_done: bool,
+    /// Connections opened, for telling a closed connection's late events from a new one's.
+    generation: u32,
+    batch: Vec<HitResult>,
+    tx: mpsc::Sender<Vec<HitResult>>,
+}
+
+/// A worker: its connection and its hit.
+#[derive(Default)]
+struct Slot {
+    conn: Option<Conn>,
+    hit: Option<Hit>,
+}
+
+/// A connection and what it has read.
+struct Conn {
+    stream: TcpStream,
+    endpoint: usize,
+    generation: u32,
+    /// The connect has not finished yet.
+    connecting: bool,
+    /// It has carried a response (a failure on it may be the server's idle close).
+    used: bool,
+    buf: Box<[u8]>,
+    /// Unconsumed bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+/// A hit in progress.
+struct Hit {
+    seq: u64,
+    target: usize,
+    scheduled_ns: u64,
+    sent_ns: u64,
+    /// The redirect being followed, if any; otherwise the target's own request.
+    hop: Option<Box<Prepared>>,
+    followed: i32,
+    /// The current request already went again on a new connection.
+    retried: bool,
+    /// The current request went out on a used connection.
+    reused: bool,
+    /// Request bytes written; all of them once reading.
+    written: usize,
+    reader: Reader,
+}
+
+impl Engine {
+    /// An engine for `workers` of the attack's workers (more may be added as hits wait).
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        config: Arc<Config>,
+        targets: &[Target],
+        tx: mpsc::Sender<Vec<HitResult>>,
+        workers: usize,
+    ) -> io::Result<Engine> {
+        let mut endpoints = Vec::new();
+        let targets = prepare_all(targets, &mut endpoints, config.keepalive);
+        Ok(Engine {
+            epoll: Epoll::new()?,
+            resolver: Resolver::new(config.dns_ttl),
+            slots: (0..workers).map(|_| Slot::default()).collect(),
+            idle: (0..workers).collect(),
+            busy: 0,
+            pending: None,
+            claims_done: false,
+            generation: 0,
+            batch: Vec::with_capacity(config.batch),
+            targets,
+            endpoints,
+            shared,
+            config,
+            tx,
+        })
+    }
+
+    /// Runs until no more hits are due and every hit has finished.
+    pub(crate) fn run(mut self) {
+        // SAFETY: prctl with PR_SET_TIMERSLACK only changes this thread's timer slack.
+        unsafe {
+            libc::prctl(libc::PR_SET_TIMERSLACK, TIMER_SLACK_NS);
+        }
+        let mut events: Vec<libc::epoll_event> = Vec::with_capacity(256);
+        let mut tick_ns = self.now_ns() + TICK_NS;
+        loop {
+            self.dispatch();
+            if self.claims_done && self.busy == 0 {
+                break;
+            }
+            let now = self.now_ns();
+            let mut wake = tick_ns;
+            if let Some(due) = self.pending
+                && (!self.idle.is_empty() || self.can_grow())
+            {
+                wake = wake.min(due.scheduled_ns);
+            }
+            let wait = Duration::from_nanos(wake.saturating_sub(now));
+            if let Err(e) = self.epoll.wait(&mut events, wait) {
+                self.abandon(&format!("waiting for events: {e}"));
+                break;
+            }
+            for ev in &events {
+                let (events, token) = (ev.events, ev.u64);
+                self.event(token, events);
+            }
+            let now = self.now_ns();
+            if now >= tick_ns {
+                self.expire(now);
+                self.flush();
+                tick_ns = now + TICK_NS;
+            }
+        }
+        self.flush();
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.shared.start.elapsed().as_nanos() as u64
+    }
+
+    fn can_grow(&self) -> bool {
+        self.shared.workers.load(Ordering::Relaxed) < self.shared.max_workers
+    }
+
+    /// A new worker, when the limit allows one.
+    fn grow(&mut self) -> Option<usize> {
+        let max = self.shared.max_workers;
+        self.shared
+            .workers
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+                (w < max).then_some(w + 1)
+            })
+            .ok()?;
+        self.slots.push(Slot::default());
+        Some(self.slots.len() - 1)
+    }
+
+    /// Starts every hit that is due and has a worker; claims hit numbers only when a worker
+    /// could take them, so a thread whose workers are all busy leaves them to the others.
+    fn dispatch(&mut self) {
+        let pacer = self.config.pacer;
+        let limit = self.config.duration.map(|d| d.as_nanos() as u64);
+        loop {
+            if self.claims_done {
+                return;
+            }
+            if self.shared.stopped.load(Ordering::Relaxed) {
+                self.claims_done = true;
+                self.pending = None;
+                return;
+            }
+            let now = self.now_ns();
+            if pacer.is_unpaced() {
+                let Some(&i) = self.idle.front() else {
+                    return;
+                };
+                if limit.is_some_and(|l| now >= l) {
+                    self.claims_done = true;
+                    return;
+                }
+                let seq = self.shared.next_hit.fetch_add(1, Ordering::Relaxed);
+                self.idle.pop_front();
+                self.begin(
+                    i,
+                    Due {
+                        seq,
+                        scheduled_ns: now,
+                    },
+                );
+                continue;
+            }
+            let due = match self.pending {
+                Some(due) => due,
+                None => {
+                    if self.idle.is_empty() && !self.can_grow() {
+                        return;
+                    }
+                    let seq = self.shared.next_hit.fetch_add(1, Ordering::Relaxed);
+                    let Some(at) = pacer.due(seq) else {
+                        self.claims_done = true;
+                        return;
+                    };
+                    let scheduled_ns = at.as_nanos() as u64;
+                    if limit.is_some_and(|l| scheduled_ns >= l) {
+                        self.claims_done = true;
+                        return;
+                    }
+                    let due = Due { seq, scheduled_ns };
+                    self.pending = Some(due);
+                    due
+                }
+            };
+            if due.scheduled_ns > now {
+                return;
+            }
+            let Some(i) = self.idle.pop_front().or_else(|| self.grow()) else {
+                return;
+            };
+            self.pending = None;
+            self.begin(i, due);
+        }
+    }
+
+    /// Starts hit `due` on worker `i`.
+    fn begin(&mut self, i: usize, due: Due) {
+        let target = (due.seq % self.targets.len().max(1) as u64) as usize;
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        slot.hit = Some(Hit {
+            seq: due.seq,
+            target,
+            scheduled_ns: due.scheduled_ns,
+            sent_ns: self.shared.start.elapsed().as_nanos() as u64,
+            hop: None,
+            followed: 0,
+            retried: false,
+            reused: false,
+            written: 0,
+            reader: Reader::new(false, None),
+        });
+        self.busy += 1;
+        self.exchange(i);
+    }
+
+    /// The request hit `hit` is sending now.
+    fn request<'a>(targets: &'a [Prepared], hit: &'a Hit) -> Option<&'a Prepared> {
+        hit.hop.as_deref().or_else(|| targets.get(hit.target))
+    }
+
+    /// Sends worker `i`'s current request: on its connection when that goes to the right
+    /// place and is still open, otherwise on a new one.
+    fn exchange(&mut self, i: usize) {
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        let Some(hit) = slot.hit.as_mut() else {
+            return;
+        };
+        let Some(req) = Self::request(&self.targets, hit) else {
+            return self.finish(i, Err("no such target".into()));
+        };
+        let (endpoint, head_only) = (req.endpoint, req.method == Method::HEAD);
+        let Some(ep) = self.endpoints.get(endpoint) else {
+            return self.finish(i, Err("unknown endpoint".into()));
+        };
+        if ep.https {
+            return self.finish(i, Err("https target but TLS is not configured".into()));
+        }
+        if req.h1_wire.is_none() {
+            return self.finish(i, Err("request needs chunked encoding".into()));
+        }
+        hit.written = 0;
+        hit.reader = Reader::new(head_only, self.config.max_body);
+        if slot.conn.as_ref().is_some_and(|c| c.endpoint != endpoint) {
+            slot.conn = None;
+        }
+        if slot.conn.is_none() {
+            let ep = ep.clone();
+            match self.dial(i, endpoint, &ep) {
+                Ok(conn) => {
+                    if let Some(slot) = self.slots.get_mut(i) {
+                        slot.conn = Some(conn);
+                    }
+                }
+                Err(e) => return self.finish(i, Err(e)),
+            }
+        }
+        if let Some(slot) = self.slots.get_mut(i)
+            && let (Some(hit), Some(conn)) = (slot.hit.as_mut(), slot.conn.as_ref())
+        {
+            hit.reused = conn.used;
+        }
+        self.drive(i);
+    }
+
+    /// A connection for worker `i` to `ep`, registered with epoll; the connect may still be
+    /// under way.
+    fn dial(&mut self, i: usize, endpoint: usize, ep: &Endpoint) -> Result<Conn, String> {
+        let addr = self
+            .resolver
+            .resolve_blocking(&ep.host, ep.port)
+            .map_err(|e| format!("lookup {}: {e}", ep.host))?;
+        let connect_error = |e: io::Error| format!("dial tcp {addr}: connect: {e}");
+        let (stream, connecting) = connect(addr).map_err(connect_error)?;
+        self.generation = self.generation.wrapping_add(1);
+        let token = u64::from(self.generation) << 32 | i as u64;
+        self.epoll
+            .add(stream.as_raw_fd(), token)
+            .map_err(|e| format!("dial tcp {addr}: registering the socket: {e}"))?;
+        Ok(Conn {
+            stream,
+            endpoint,
+            generation: self.generation,
+            connecting,
+            used: false,
+            buf: vec![0; h1::BUF_LEN].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        })
+    }
+
+    /// Handles epoll's news about a connection.
+    fn event(&mut self, token: u64, events: u32) {
+        let (generation, i) = ((token >> 32) as u32, (token & 0xffff_ffff) as usize);
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        if slot
+            .conn
+            .as_ref()
+            .is_none_or(|c| c.generation != generation)
+        {
+            return; // a connection closed since
+        }
+        if slot.hit.is_some() {
+            self.drive(i);
+        } else if events & epoll::CLOSED != 0 {
+            // The server closed an idle connection: the next hit opens a new one rather
+            // than failing on this one first.
+            slot.conn = None;
+        }
+    }
+
+    /// Moves worker `i`'s exchange on as far as the socket allows.
+    fn drive(&mut self, i: usize) {
+        loop {
+            let Some(slot) = self.slots.get_mut(i) else {
+                return;
+            };
+            let (Some(hit), Some(conn)) = (slot.hit.as_mut(), slot.conn.as_mut()) else {
+                return;
+            };
+            if conn.connecting {
+                match conn.stream.take_error() {
+                    Ok(None) => {}
+                    Ok(Some(e)) | Err(e) => {
+                        let addr = conn.stream.peer_addr().map_or_else(
+                            |_| {
+                                self.endpoints
+                                    .get(conn.endpoint)
+                                    .map_or_else(String::new, |e| format!("{}:{}", e.host, e.port))
+                            },
+                            |a| a.to_string(),
+                        );
+                        slot.conn = None;
+                        return self.finish(i, Err(format!("dial tcp {addr}: connect: {e}")));
+                    }
+                }
+                if conn.stream.peer_addr().is_err() {
+                    return; // still connecting
+                }
+                conn.connecting = false;
+            }
+            let wire = match &hit.hop {
+                Some(hop) => hop.h1_wire.as_ref(),
+                None => self
+                    .targets
+                    .get(hit.target)
+                    .and_then(|t| t.h1_wire.as_ref()),
+            };
+            let Some(wire) = wire else {
+                return self.finish(i, Err("no such target".into()));
+            };
+            if hit.written < wire.len() {
+                match conn
+                    .stream
+                    .write(wire.get(hit.written..).unwrap_or_default())
+                {
+                    Ok(0) => {
+                        let e = io::Error::from(io::ErrorKind::WriteZero);
+                        return self.failed(i, Failure::send(&e));
+                    }
+                    Ok(n) => {
+                        hit.written += n;
+                        if hit.written < wire.len() {
+                            continue;
+                        }
+                        // The answer cannot be there yet: wait for the socket to say so
+                        // rather than read in vain.
+                        conn.start = 0;
+                        conn.end = 0;
+                        return;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return self.failed(i, Failure::send(&e)),
+                }
+            }
+            if conn.end == conn.buf.len() {
+                if conn.start == 0 {
+                    let f = hit.reader.overflow();
+                    return self.failed(i, f);
+                }
+                conn.buf.copy_within(conn.start..conn.end, 0);
+                conn.end -= conn.start;
+                conn.start = 0;
+            }
+            let space = conn.buf.len() - conn.end;
+            let read = conn
+                .stream
+                .read(conn.buf.get_mut(conn.end..).unwrap_or_default());
+            match read {
+                Ok(0) => match hit.reader.eof() {
+                    Ok(r) => {
+                        slot.conn = None;
+                        return self.completed(i, r);
+                    }
+                    Err(f) => return self.failed(i, f),
+                },
+                Ok(n) => {
+                    conn.end += n;
+                    match hit
+                        .reader
+                        .advance(conn.buf.get(conn.start..conn.end).unwrap_or_default())
+                    {
+                        Ok((used, Some(mut r))) => {
+                            conn.start += used;
+                            conn.used = true;
+                            r.reusable &= self.config.keepalive && conn.start == conn.end;
+                            if !r.reusable {
+                                slot.conn = None;
+                            }
+                            return self.completed(i, r);
+                        }
+                        Ok((used, None)) => {
+                            conn.start += used;
+                            if conn.start == conn.end {
+                                conn.start = 0;
+                                conn.end = 0;
+                            }
+                            if n < space {
+                                // The socket is drained; edge-triggered epoll reports the
+                                // next bytes, so no read to learn that it would block.
+                                return;
+                            }
+                        }
+                        Err(f) => return self.failed(i, f),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let f = hit.reader.read_error(&e);
+                    return self.failed(i, f);
+                }
+            }
+        }
+    }
+
+    /// Worker `i`'s current request got response `r`: follow a redirect or finish.
+    fn completed(&mut self, i: usize, r: Response) {
+        let Some(hit) = self.slots.get_mut(i).and_then(|s| s.hit.as_mut()) else {
+            return;
+        };
+        let redirects = self.config.redirects;
+        let Some(loc) = r.location.filter(|_| redirects >= 0) else {
+            return self.finish(i, Ok((r.status, r.body_bytes)));
+        };
+        if hit.followed >= redirects {
+            return self.finish(i, Err(format!("stopped after {redirects} redirects")));
+        }
+        hit.followed += 1;
+        let Some(from) = Self::request(&self.targets, hit) else {
+            return self.finish(i, Err("no such target".into()));
+        };
+        match redirect(
+            from,
+            r.status,
+            &loc,
+            &mut self.endpoints,
+            self.config.keepalive,
+        ) {
+            Ok(next) => {
+                hit.hop = Some(Box::new(next));
+                hit.retried = false;
+                self.exchange(i);
+            }
+            Err(e) => self.finish(i, Err(e)),
+        }
+    }
+
+    /// Worker `i`'s current request failed: again on a new connection when a used one
+    /// failed before any response byte (the server may have closed it while idle).
+    fn failed(&mut self, i: usize, f: Failure) {
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        slot.conn = None;
+        match slot.hit.as_mut() {
+            Some(hit) if f.retryable && hit.reused && !hit.retried => {
+                hit.retried = true;
+                self.exchange(i);
+            }
+            _ => self.finish(i, Err(f.message)),
+        }
+    }
+
+    /// Records worker `i`'s hit and makes the worker idle.
+    fn finish(&mut self, i: usize, outcome: Result<(u16, u64), String>) {
+        let Some(hit) = self.slots.get_mut(i).and_then(|s| s.hit.take()) else {
+            return;
+        };
+        self.busy = self.busy.saturating_sub(1);
+        self.idle.push_back(i);
+        let (method, url, bytes_out) = self.targets.get(hit.target).map_or_else(
+            || (String::new(), String::new(), 0),
+            |t| (t.method.to_string(), t.url.to_string(), t.body.len() as u64),
+        );
+        let (status, bytes_in, error) = match outcome {
+            Ok((status, bytes)) => (status, bytes, None),
+            Err(e) => (0, 0, Some(format!("{method} {url}: {e}"))),
+        };
+        let result = HitResult {
+            seq: hit.seq,
+            target: hit.target as u32,
+            scheduled_ns: hit.scheduled_ns,
+            sent_ns: hit.sent_ns,
+            done_ns: self.now_ns(),
+            status,
+            bytes_in,
+            bytes_out,
+            error,
+        };
+        self.batch.push(result);
+        if self.batch.len() >= self.config.batch {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.config.batch));
+            let _ = self.tx.send(full);
+        }
+    }
+
+    /// Fails every hit that has run past the timeout; their connections cannot carry
+    /// another request.
+    fn expire(&mut self, now: u64) {
+        let timeout = self.config.timeout;
+        let limit = timeout.as_nanos() as u64;
+        for i in 0..self.slots.len() {
+            let late = self
+                .slots
+                .get(i)
+                .and_then(|s| s.hit.as_ref())
+                .is_some_and(|h| now.saturating_sub(h.sent_ns) >= limit);
+            if late {
+                if let Some(slot) = self.slots.get_mut(i) {
+                    slot.conn = None;
+                }
+                self.finish(
+                    i,
+                    Err(format!("timeout after {}", crate::godur::format(timeout))),
+                );
+            }
+        }
+    }
+
+    /// Ends every hit with `why` (the event loop itself failed).
+    fn abandon(&mut self, why: &str) {
+        self.claims_done = true;
+        for i in 0..self.slots.len() {
+            if let Some(slot) = self.slots.get_mut(i) {
+                slot.conn = None;
+            }
+            self.finish(i, Err(why.to_string()));
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.config.batch));
+            let _ = self.tx.send(full);
+        }
+    }
+}
+
+/// Starts a non-blocking connect with Nagle off; `true` while it is under way.
+fn connect(addr: SocketAddr) -> io::Result<(TcpStream, bool)> {
+    use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(IpProtocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
+    let connecting = match socket.connect(&addr.into()) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+        Err(e) => return Err(e),
+    };
+    Ok((socket.into(), connecting))
+}
