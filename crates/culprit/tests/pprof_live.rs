@@ -38,9 +38,10 @@ fn get(port: u16, path: &str) -> std::io::Result<Vec<u8>> {
     Ok(buf[split + 4..].to_vec())
 }
 
+/// Waits for the service to answer: up to 120 s, a bound on a hang, not a speed check.
 fn wait_ready(port: u16) {
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
+    while start.elapsed() < Duration::from_secs(120) {
         if get(port, "/debug/pprof/").is_ok() {
             return;
         }
