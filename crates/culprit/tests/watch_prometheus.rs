@@ -1,7 +1,7 @@
 //! `culprit watch --serve`: promtool accepts the exposition, and a real Prometheus server
 //! scrapes it and answers a query with our pid label.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -50,25 +50,41 @@ fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     None
 }
 
-fn start_watch(target: u32, port: u16) -> Reaper {
-    Reaper(
-        Command::new(env!("CARGO_BIN_EXE_culprit"))
-            .args([
-                "watch",
-                "--interval",
-                "500ms",
-                // Outlives both polls; the test kills it.
-                "--duration",
-                "300s",
-                "--pid",
-            ])
-            .arg(target.to_string())
-            .arg("--serve")
-            .arg(format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+/// Starts `culprit watch --serve 127.0.0.1:0` on `target`; returns it and the port it
+/// says it serves on (asked of the kernel by culprit itself: a port picked here first
+/// could be taken by another test before culprit bound it).
+fn start_watch(target: u32) -> (Reaper, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_culprit"))
+        .args([
+            "watch",
+            "--interval",
+            "500ms",
+            // Outlives both polls; the test kills it.
+            "--duration",
+            "300s",
+            "--pid",
+        ])
+        .arg(target.to_string())
+        .args(["--serve", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let watch = Reaper(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("culprit watch ended before saying where it serves")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("serving metrics on http://127.0.0.1:") {
+            break rest.trim_end_matches("/metrics").parse().unwrap();
+        }
+    };
+    // Keep draining stderr so culprit never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (watch, port)
 }
 
 fn promtool_check(promtool: &PathBuf, body: &str) -> (bool, String) {
@@ -97,8 +113,7 @@ fn promtool_accepts_the_metrics() {
         return;
     };
     let target = Reaper(Command::new("sleep").arg("300").spawn().unwrap());
-    let port = culprit_testkit::free_port();
-    let _watch = start_watch(target.0.id(), port);
+    let (_watch, port) = start_watch(target.0.id());
     let text = poll(LIMIT, || get(port, "/metrics", "text/plain"))
         .expect("culprit serves /metrics within 90 s");
     let series = format!(
@@ -133,8 +148,7 @@ fn prometheus_scrapes_and_answers_a_query() {
     };
     let target = Reaper(Command::new("sleep").arg("300").spawn().unwrap());
     let pid = target.0.id();
-    let port = culprit_testkit::free_port();
-    let _watch = start_watch(pid, port);
+    let (_watch, port) = start_watch(pid);
     poll(LIMIT, || get(port, "/metrics", "text/plain")).expect("culprit serves /metrics");
 
     let dir = std::env::temp_dir().join(format!("culprit-watch-prom-{}", std::process::id()));

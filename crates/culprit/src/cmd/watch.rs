@@ -46,7 +46,8 @@ pub struct WatchArgs {
     /// Base URL of a Go service with net/http/pprof (and expvar) to read runtime stats from.
     #[arg(long, value_name = "URL")]
     go: Option<String>,
-    /// Serve Prometheus metrics on http://ADDR/metrics (`:9100` or `9100` bind 127.0.0.1).
+    /// Serve Prometheus metrics on http://ADDR/metrics (`:9100` or `9100` bind 127.0.0.1;
+    /// port 0 picks a free port). The address served is printed on stderr.
     #[arg(long, value_name = "ADDR")]
     serve: Option<String>,
     /// The command to start and watch.
@@ -119,10 +120,13 @@ fn sample_loop(
     let mut server = match &args.serve {
         Some(addr) => {
             let addr = bind_addr(addr);
-            Some(
-                tiny_http::Server::http(&addr)
-                    .map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?,
-            )
+            let server = tiny_http::Server::http(&addr)
+                .map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?;
+            // The real port, for `:0` (scripts and tests read it here, with no window
+            // in which another process could take a port picked in advance).
+            let bound = server.server_addr().to_ip().map_or(addr, |a| a.to_string());
+            eprintln!("serving metrics on http://{bound}/metrics");
+            Some(server)
         }
         None => None,
     };
