@@ -3,13 +3,13 @@
 //! that `culprit top` prints exactly what `go tool pprof -top` prints for the same files and
 //! flags (header lines included).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Service(Child);
 
@@ -36,18 +36,6 @@ fn get(port: u16, path: &str) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other(format!("GET {path}: {head}")));
     }
     Ok(buf[split + 4..].to_vec())
-}
-
-/// Waits for the service to answer: up to 120 s, a bound on a hang, not a speed check.
-fn wait_ready(port: u16) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        if get(port, "/debug/pprof/").is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("pprofsvc did not come up on port {port}");
 }
 
 /// Runs `go tool pprof -top` and `culprit top` with the same flags and compares.
@@ -107,16 +95,25 @@ fn culprit_top_matches_go_tool_pprof_on_live_profiles() {
     let Some(bin) = culprit_testkit::build_go("testbed/go/pprofsvc") else {
         return;
     };
-    let port = culprit_testkit::free_port();
-    let _svc = Service(
-        Command::new(&bin)
-            .args(["-addr", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start pprofsvc"),
-    );
-    wait_ready(port);
+    // Port 0 and the address it prints: a port picked here first could be taken by
+    // another process before the service bound it.
+    let mut child = Command::new(&bin)
+        .args(["-addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pprofsvc");
+    let stdout = child.stdout.take().expect("stdout");
+    let _svc = Service(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read pprofsvc's address");
+    let port: u16 = line
+        .trim()
+        .strip_prefix("listening on http://127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
 
     // Bounded load: four clients, at most 400 requests each, stopped after the CPU capture.
     let stop = Arc::new(AtomicBool::new(false));

@@ -2,7 +2,8 @@
 // allocate, contend on a mutex and park goroutines, so tests can capture real profiles of
 // every kind under load.
 //
-// Usage: pprofsvc -addr 127.0.0.1:PORT
+// Usage: pprofsvc [-addr 127.0.0.1:PORT]; prints "listening on http://ADDR" once it
+// accepts connections (port 0, the default, picks a free one).
 package main
 
 import (
@@ -10,8 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	_ "net/http/pprof"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -111,5 +114,11 @@ func main() {
 	http.HandleFunc("/alloc", allocHandler)
 	http.HandleFunc("/lock", lockHandler)
 	http.HandleFunc("/park", parkHandler)
-	log.Fatal(http.ListenAndServe(*addr, nil))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	os.Stdout.Sync()
+	log.Fatal(http.Serve(ln, nil))
 }
