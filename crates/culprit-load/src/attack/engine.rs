@@ -76,6 +76,9 @@ struct Conn {
     connecting: bool,
     /// It has carried a response (a failure on it may be the server's idle close).
     used: bool,
+    /// Epoll reported the peer's close or an error: read to the end, since no further
+    /// event will come.
+    peer_closed: bool,
     buf: Box<[u8]>,
     /// Unconsumed bytes are `buf[start..end]`.
     start: usize,
@@ -325,7 +328,7 @@ impl Engine {
         {
             hit.reused = conn.used;
         }
-        self.drive(i);
+        self.drive(i, false);
     }
 
     /// A connection for worker `i` to `ep`, registered with epoll; the connect may still be
@@ -348,6 +351,7 @@ impl Engine {
             generation: self.generation,
             connecting,
             used: false,
+            peer_closed: false,
             buf: vec![0; h1::BUF_LEN].into_boxed_slice(),
             start: 0,
             end: 0,
@@ -360,15 +364,13 @@ impl Engine {
         let Some(slot) = self.slots.get_mut(i) else {
             return;
         };
-        if slot
-            .conn
-            .as_ref()
-            .is_none_or(|c| c.generation != generation)
-        {
+        let Some(conn) = slot.conn.as_mut().filter(|c| c.generation == generation) else {
             return; // a connection closed since
-        }
+        };
+        conn.peer_closed |= events & epoll::CLOSED != 0;
         if slot.hit.is_some() {
-            self.drive(i);
+            let readable = events & (libc::EPOLLIN as u32 | epoll::CLOSED) != 0;
+            self.drive(i, readable);
         } else if events & epoll::CLOSED != 0 {
             // The server closed an idle connection: the next hit opens a new one rather
             // than failing on this one first.
@@ -376,8 +378,9 @@ impl Engine {
         }
     }
 
-    /// Moves worker `i`'s exchange on as far as the socket allows.
-    fn drive(&mut self, i: usize) {
+    /// Moves worker `i`'s exchange on as far as the socket allows; `readable` when epoll
+    /// said there is something to read (a connect finishing says only "writable").
+    fn drive(&mut self, i: usize, readable: bool) {
         loop {
             let Some(slot) = self.slots.get_mut(i) else {
                 return;
@@ -441,6 +444,9 @@ impl Engine {
                     Err(e) => return self.failed(i, Failure::send(&e)),
                 }
             }
+            if !readable {
+                return;
+            }
             if conn.end == conn.buf.len() {
                 if conn.start == 0 {
                     let f = hit.reader.overflow();
@@ -471,7 +477,9 @@ impl Engine {
                         Ok((used, Some(mut r))) => {
                             conn.start += used;
                             conn.used = true;
-                            r.reusable &= self.config.keepalive && conn.start == conn.end;
+                            r.reusable &= self.config.keepalive
+                                && conn.start == conn.end
+                                && !conn.peer_closed;
                             if !r.reusable {
                                 slot.conn = None;
                             }
@@ -483,9 +491,10 @@ impl Engine {
                                 conn.start = 0;
                                 conn.end = 0;
                             }
-                            if n < space {
+                            if n < space && !conn.peer_closed {
                                 // The socket is drained; edge-triggered epoll reports the
-                                // next bytes, so no read to learn that it would block.
+                                // next bytes (or the close), so no read to learn that it
+                                // would block.
                                 return;
                             }
                         }
