@@ -50,29 +50,29 @@ pub(crate) fn encode(
 
 /// What a response came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
+pub struct Response {
+    pub status: u16,
     /// Body bytes read (capped at the body limit).
-    pub(crate) body_bytes: u64,
+    pub body_bytes: u64,
     /// `Location` of a 3xx.
-    pub(crate) location: Option<String>,
+    pub location: Option<String>,
     /// The connection can carry another request, provided nothing follows the response
     /// in the buffer (the caller knows that).
-    pub(crate) reusable: bool,
+    pub reusable: bool,
 }
 
 /// Why an exchange failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub(crate) message: String,
+pub struct Failure {
+    pub message: String,
     /// Nothing of a response arrived: on a reused connection the server may have closed
     /// it while idle, and the request can go again on a new one.
-    pub(crate) retryable: bool,
+    pub retryable: bool,
 }
 
 impl Failure {
     /// A failure to send the request (always retryable on a reused connection).
-    pub(crate) fn send(e: &io::Error) -> Failure {
+    pub fn send(e: &io::Error) -> Failure {
         Failure {
             message: format!("connection error: {e}"),
             retryable: true,
@@ -116,7 +116,7 @@ enum State {
 /// Reads one response from bytes as they arrive (no I/O: the caller reads the socket and
 /// hands over what it has). Bodies are counted, not kept.
 #[derive(Debug)]
-pub(crate) struct Reader {
+pub struct Reader {
     head_only: bool,
     max_body: Option<u64>,
     state: State,
@@ -131,7 +131,7 @@ pub(crate) struct Reader {
 impl Reader {
     /// A reader for the response to a request (`head_only` for HEAD, whose response has
     /// no body whatever its headers say).
-    pub(crate) fn new(head_only: bool, max_body: Option<u64>) -> Reader {
+    pub fn new(head_only: bool, max_body: Option<u64>) -> Reader {
         Reader {
             head_only,
             max_body,
@@ -145,7 +145,7 @@ impl Reader {
     }
 
     /// Consumes what it can of `buf`: the bytes used, and the response once complete.
-    pub(crate) fn advance(&mut self, buf: &[u8]) -> Result<(usize, Option<Response>), Failure> {
+    pub fn advance(&mut self, buf: &[u8]) -> Result<(usize, Option<Response>), Failure> {
         self.started |= !buf.is_empty();
         let mut p = 0;
         loop {
@@ -237,7 +237,7 @@ impl Reader {
 
     /// The server closed the connection: the end of a body that runs until the close,
     /// otherwise an error.
-    pub(crate) fn eof(&mut self) -> Result<Response, Failure> {
+    pub fn eof(&mut self) -> Result<Response, Failure> {
         match self.state {
             State::UntilClose => Ok(self.done(false)),
             State::Head => Err(Failure {
@@ -249,7 +249,7 @@ impl Reader {
     }
 
     /// A read failed.
-    pub(crate) fn read_error(&self, e: &io::Error) -> Failure {
+    pub fn read_error(&self, e: &io::Error) -> Failure {
         match self.state {
             State::Head => Failure {
                 message: e.to_string(),
@@ -260,7 +260,7 @@ impl Reader {
     }
 
     /// The response head does not fit the buffer.
-    pub(crate) fn overflow(&self) -> Failure {
+    pub fn overflow(&self) -> Failure {
         match self.state {
             State::Head => Failure {
                 message: "response head too large".into(),

@@ -41,7 +41,7 @@ mod client;
 mod dispatch;
 mod engine;
 mod epoll;
-mod h1;
+pub mod h1;
 mod request;
 mod resolve;
 mod timer;
