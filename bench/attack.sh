@@ -9,10 +9,15 @@
 #   NICE=-10 bench/attack.sh   # every tool and nginx at that niceness (root), on a busy box
 #
 # On a 2-core box shared with other builds (load 4-12) figures swing by +-30% between runs;
-# compare tools within one run. 2026-11-23, DURATION=8, previous build (b1e336e^) -> this one:
-#   CPU-s/100k at 5k/s 6.12 -> 4.53 (oha 3.95/4.28), 20k/s 3.46 -> 2.74 (oha 2.18/2.28);
-#   interleaved 5 s runs at nice -10: 5k/s 6.0-6.6 -> 3.6-4.4, 20k/s 2.2-2.5 -> 1.8-2.1;
-#   max throughput c=50 within noise of wrk (CPU-s/100k 1.8-2.0 -> 1.6-1.7, wrk 1.4-1.7).
+# compare tools within one run. Every tool gets the same 50 connections (culprit's
+# --max-connections too). 2026-11-23, quiet, DURATION=8 NICE=-10, epoll engine (767e11b+):
+#   max throughput: wrk 32,274 req/s 1.90 CPU-s/100k, culprit 34,001 1.56 (1.05x), oha 41,597 2.16
+#   5k/s:  culprit 4.60 CPU-s/100k, p99 send lateness 0.043 ms; wrk2 2.64; oha 5.35
+#   20k/s: culprit 2.59, p99 lateness 0.096 ms; wrk2 2.22; oha 2.84
+# wrk2 sends on a 1 ms timer (several hits per wake-up, each up to 1 ms late); culprit
+# sends every hit at its time, so it wakes about once per send and once per response:
+# `perf stat -e context-switches` gives 2.0 per request at 5k/s against wrk2's 0.25, and a
+# wake-up costs this VM about 20 us of CPU.
 #
 # oha is built once into bench/.tools (cargo install oha --root bench/.tools), and wrk2
 # (giltene/wrk2, the constant-rate wrk the issue's 1.3 CPU-s/100k target comes from) from a
@@ -114,7 +119,7 @@ printf '\n== constant rate, %ss each (wrk has no rate control; wrk2 -R and oha -
 printf '%-8s %8s %12s %10s %18s %16s\n' tool asked achieved "vs asked" "CPU-s/100k req" "p99 send late"
 for RATE in 5000 20000 60000; do
   /usr/bin/time -f '%U %S' -o "$WORK/r.time" "${NICED[@]}" "$CULPRIT" attack -t "$WORK/targets" --rate "$RATE" \
-    --connections "$CONC" --max-connections 500 --duration "${DUR}s" -o "$WORK/r.bin"
+    --connections "$CONC" --max-connections "$CONC" --duration "${DUR}s" -o "$WORK/r.bin"
   "$CULPRIT" report --type json "$WORK/r.bin" >"$WORK/r.json"
   read -r N ACH LATE < <(python3 -c '
 import json, sys
@@ -126,8 +131,8 @@ print(n, ach, r["send_lateness"]["99th"] / 1e6)' "$WORK/r.json")
     "$(awk -v a="$ACH" -v r="$RATE" 'BEGIN { print (a - r) / r * 100 }')" \
     "$(per100k "$(cpu_of "$WORK/r.time")" "$N")" "$LATE"
   if [[ -n $WRK2 ]]; then
-    # One thread: wrk2's best CPU per request at these rates (-t2 only adds wakeups).
-    /usr/bin/time -f '%U %S' -o "$WORK/w2.time" "${NICED[@]}" "$WRK2" -t1 -c"$CONC" -d"${DUR}s" -R"$RATE" "$URL" >"$WORK/w2.out" 2>&1 || true
+    # Two threads, as for wrk: at 20k/s here -t2 took 20.4-21.4 us of CPU per request, -t1 21.6-23.1.
+    /usr/bin/time -f '%U %S' -o "$WORK/w2.time" "${NICED[@]}" "$WRK2" -t2 -c"$CONC" -d"${DUR}s" -R"$RATE" "$URL" >"$WORK/w2.out" 2>&1 || true
     W2N=$(awk '/requests in/ { print $1 }' "$WORK/w2.out")
     W2RPS=$(awk '/Requests\/sec/ { print $2 }' "$WORK/w2.out")
     printf '%-8s %8s %12.0f %9.2f%% %18s %16s\n' wrk2 "$RATE" "${W2RPS:-0}" \

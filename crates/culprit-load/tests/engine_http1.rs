@@ -166,11 +166,17 @@ fn a_body_limit_cuts_reading_and_keepalive_off_reconnects_every_hit() {
 
 #[test]
 fn refused_connections_fail_every_hit_with_the_address() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(1);
+    // A port bound by a socket that never listens, held so nothing else takes it.
+    let held = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .unwrap_or_else(|e| panic!("socket: {e}"));
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    held.bind(&any.into())
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = held
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map_or(0, |a| a.port());
     let got = attack(&format!("GET http://127.0.0.1:{port}/\n"), 10, |_| {});
     assert_eq!(got.len(), 10);
     for r in &got {

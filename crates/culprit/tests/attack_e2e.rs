@@ -156,6 +156,21 @@ fn tls_config(dir: &Path) -> (PathBuf, Arc<rustls::ServerConfig>) {
     (pem, Arc::new(config))
 }
 
+/// A loopback port bound by a socket that never listens: connecting to it is refused, and
+/// nothing else can take it while the socket lives.
+fn unlistened_port() -> (socket2::Socket, u16) {
+    let s =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("address");
+    s.bind(&any.into()).expect("bind");
+    let port = s
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map_or(0, |a| a.port());
+    (s, port)
+}
+
 fn tmp() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "culprit-attack-{}-{}",
@@ -396,8 +411,8 @@ fn a_stall_shows_in_the_latency_of_every_hit_scheduled_during_it() {
 #[test]
 fn refused_connections_timeouts_5xx_and_redirects() {
     let dir = tmp();
-    // Refused: a port nobody listens on.
-    let port = culprit_testkit::free_port();
+    // Refused: a port bound but not listening, held for the test so nothing else takes it.
+    let (_held, port) = unlistened_port();
     let log = dir.join("refused.bin");
     ok(&attack(
         &format!("GET http://127.0.0.1:{port}/\n"),

@@ -38,13 +38,18 @@ fn start_nginx(nginx: &Path, dir: &Path, port: u16) -> Nginx {
         .stderr(Stdio::null())
         .spawn()
         .expect("start nginx");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
+    let nginx = Nginx(child);
+    // A bound on a hang, not a speed check: a loaded machine may take long to start it.
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nginx did not listen on 127.0.0.1:{port} within 60 s; its log: {}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Nginx(child)
+    nginx
 }
 
 #[test]
