@@ -13,7 +13,7 @@
 //! redirects are followed; the timeout runs from the send to the last byte.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -27,12 +27,15 @@ use super::epoll::{self, Epoll};
 use super::h1::{self, Failure, Reader, Response};
 use super::request::{Endpoint, Prepared, prepare_all, redirect};
 use super::resolve::Resolver;
+use super::rxtime;
 use super::{Config, Shared};
 use crate::results::HitResult;
 use crate::targets::Target;
 
 /// How often, at the longest, results go to the collector and timeouts are checked.
 const TICK_NS: u64 = 10_000_000;
+/// Responses wait, unread, for a send due at most this soon.
+const DEFER_NS: u64 = 1_000_000;
 /// Timer slack of an attack thread: the kernel's default (50 µs) would let every sleep end
 /// that much late.
 const TIMER_SLACK_NS: libc::c_ulong = 1_000;
@@ -56,6 +59,11 @@ pub(crate) struct Engine {
     claims_done: bool,
     /// Connections opened, for telling a closed connection's late events from a new one's.
     generation: u32,
+    /// Maps the kernel's receive stamps onto the attack's clock.
+    clock: rxtime::Clock,
+    /// The kernel has stamped a response (stamping is switched on for the whole stack a
+    /// moment after the first socket asks): only then may responses wait to be read.
+    stamped: bool,
     batch: Vec<HitResult>,
     tx: mpsc::Sender<Vec<HitResult>>,
 }
@@ -100,6 +108,8 @@ struct Hit {
     reused: bool,
     /// Request bytes written; all of them once reading.
     written: usize,
+    /// When the last response bytes read arrived, by the kernel's stamp.
+    arrived_ns: Option<u64>,
     reader: Reader,
 }
 
@@ -123,6 +133,8 @@ impl Engine {
             pending: None,
             claims_done: false,
             generation: 0,
+            clock: rxtime::Clock::new(shared.start),
+            stamped: false,
             batch: Vec::with_capacity(config.batch),
             targets,
             endpoints,
@@ -147,12 +159,23 @@ impl Engine {
             }
             let now = self.now_ns();
             let mut wake = tick_ns;
+            let mut send_at = None;
             if let Some(due) = self.pending
                 && (!self.idle.is_empty() || self.can_grow())
             {
                 wake = wake.min(due.scheduled_ns);
+                send_at = Some(due.scheduled_ns);
             }
-            let wait = Duration::from_nanos(wake.saturating_sub(now));
+            let mut wait = Duration::from_nanos(wake.saturating_sub(now));
+            if self.stamped && send_at.is_some_and(|at| at.saturating_sub(now) <= DEFER_NS) {
+                // A hit goes out soon: sleep until then without waking for responses, and
+                // read what arrived meanwhile when sending it. The kernel's stamps keep
+                // their arrival times exact; a wake-up is most of a hit's cost.
+                std::thread::sleep(wait);
+                wait = Duration::ZERO;
+                // Send first: reading what arrived meanwhile would make the hit late.
+                self.dispatch();
+            }
             if let Err(e) = self.epoll.wait(&mut events, wait) {
                 self.abandon(&format!("waiting for events: {e}"));
                 break;
@@ -163,6 +186,7 @@ impl Engine {
             }
             let now = self.now_ns();
             if now >= tick_ns {
+                self.clock.resync();
                 self.expire(now);
                 self.flush();
                 tick_ns = now + TICK_NS;
@@ -274,6 +298,7 @@ impl Engine {
             retried: false,
             reused: false,
             written: 0,
+            arrived_ns: None,
             reader: Reader::new(false, None),
         });
         self.busy += 1;
@@ -308,6 +333,7 @@ impl Engine {
             return self.finish(i, Err("request needs chunked encoding".into()));
         }
         hit.written = 0;
+        hit.arrived_ns = None;
         hit.reader = Reader::new(head_only, self.config.max_body);
         if slot.conn.as_ref().is_some_and(|c| c.endpoint != endpoint) {
             slot.conn = None;
@@ -457,19 +483,22 @@ impl Engine {
                 conn.start = 0;
             }
             let space = conn.buf.len() - conn.end;
-            let read = conn
-                .stream
-                .read(conn.buf.get_mut(conn.end..).unwrap_or_default());
+            let read = rxtime::recv(
+                conn.stream.as_raw_fd(),
+                conn.buf.get_mut(conn.end..).unwrap_or_default(),
+            );
             match read {
-                Ok(0) => match hit.reader.eof() {
+                Ok((0, _)) => match hit.reader.eof() {
                     Ok(r) => {
                         slot.conn = None;
                         return self.completed(i, r);
                     }
                     Err(f) => return self.failed(i, f),
                 },
-                Ok(n) => {
+                Ok((n, at)) => {
                     conn.end += n;
+                    hit.arrived_ns = at.map(|unix| self.clock.attack_ns(unix));
+                    self.stamped |= at.is_some();
                     match hit
                         .reader
                         .advance(conn.buf.get(conn.start..conn.end).unwrap_or_default())
@@ -570,16 +599,22 @@ impl Engine {
             || (String::new(), String::new(), 0),
             |t| (t.method.to_string(), t.url.to_string(), t.body.len() as u64),
         );
-        let (status, bytes_in, error) = match outcome {
-            Ok((status, bytes)) => (status, bytes, None),
-            Err(e) => (0, 0, Some(format!("{method} {url}: {e}"))),
+        let now = self.now_ns();
+        let (status, bytes_in, error, done_ns) = match outcome {
+            // The kernel's stamp of the last bytes: the response may be read later, with
+            // the next hit the loop woke up to send.
+            Ok((status, bytes)) => {
+                let done = hit.arrived_ns.map_or(now, |at| at.clamp(hit.sent_ns, now));
+                (status, bytes, None, done)
+            }
+            Err(e) => (0, 0, Some(format!("{method} {url}: {e}")), now),
         };
         let result = HitResult {
             seq: hit.seq,
             target: hit.target as u32,
             scheduled_ns: hit.scheduled_ns,
             sent_ns: hit.sent_ns,
-            done_ns: self.now_ns(),
+            done_ns,
             status,
             bytes_in,
             bytes_out,
@@ -644,6 +679,8 @@ fn connect(addr: SocketAddr) -> io::Result<(TcpStream, bool)> {
     )?;
     socket.set_nonblocking(true)?;
     socket.set_tcp_nodelay(true)?;
+    // Without stamps a response's end is taken when it is read, which is still right.
+    rxtime::enable(socket.as_raw_fd());
     let connecting = match socket.connect(&addr.into()) {
         Ok(()) => false,
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,

@@ -44,6 +44,7 @@ mod epoll;
 pub mod h1;
 mod request;
 mod resolve;
+mod rxtime;
 mod timer;
 mod tls;
 
