@@ -10,14 +10,14 @@
 #
 # On a 2-core box shared with other builds (load 4-12) figures swing by +-30% between runs;
 # compare tools within one run. Every tool gets the same 50 connections (culprit's
-# --max-connections too). 2026-11-23, quiet, DURATION=8 NICE=-10, epoll engine (767e11b+):
-#   max throughput: wrk 32,274 req/s 1.90 CPU-s/100k, culprit 34,001 1.56 (1.05x), oha 41,597 2.16
-#   5k/s:  culprit 4.60 CPU-s/100k, p99 send lateness 0.043 ms; wrk2 2.64; oha 5.35
-#   20k/s: culprit 2.59, p99 lateness 0.096 ms; wrk2 2.22; oha 2.84
-# wrk2 sends on a 1 ms timer (several hits per wake-up, each up to 1 ms late); culprit
-# sends every hit at its time, so it wakes about once per send and once per response:
-# `perf stat -e context-switches` gives 2.0 per request at 5k/s against wrk2's 0.25, and a
-# wake-up costs this VM about 20 us of CPU.
+# --max-connections too). 2026-11-23, quiet, DURATION=8 NICE=-10 (3ed9e4e):
+#   max throughput: wrk 30,349 req/s 2.24 CPU-s/100k, culprit 33,714 1.85 (1.11x), oha 30,149 2.88
+#   5k/s:  culprit 4.00 CPU-s/100k, p99 send lateness 0.044 ms; wrk2 3.42; oha 5.88
+#   20k/s: culprit 2.86, p99 lateness 0.123 ms; wrk2 2.37; oha 3.31
+# wrk2 sends on a 1 ms timer (several hits per wake-up, each up to 1 ms late, and nginx
+# still awake for all but the first); culprit sends every hit at its time, so it wakes
+# once per hit (`perf stat -e context-switches`: 1.0 per request against wrk2's 0.5-0.7),
+# and a wake-up costs this VM about 20 us of CPU.
 #
 # oha is built once into bench/.tools (cargo install oha --root bench/.tools), and wrk2
 # (giltene/wrk2, the constant-rate wrk the issue's 1.3 CPU-s/100k target comes from) from a

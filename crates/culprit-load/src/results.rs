@@ -21,7 +21,8 @@ pub struct HitResult {
     pub scheduled_ns: u64,
     /// When the request was actually handed to a connection (≥ `scheduled_ns`).
     pub sent_ns: u64,
-    /// When the response was read in full, or the hit failed.
+    /// When the response's last byte arrived (the kernel's receive stamp for plain
+    /// HTTP/1.1; when it was read otherwise), or when the hit failed.
     pub done_ns: u64,
     /// HTTP status, 0 when there was no response.
     pub status: u16,

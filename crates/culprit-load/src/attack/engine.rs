@@ -4,7 +4,10 @@
 //! At a constant rate the cost of a hit is mostly its wake-ups, and a runtime adds its own
 //! bookkeeping to each (task queues, wakers, a timer wheel, a timer descriptor to re-arm).
 //! Here a thread sleeps in one `epoll_pwait2` until its next hit is due or a socket has
-//! news, and a hit costs a `send` and a `recv`, as with wrk2.
+//! news, and a hit costs a `send` and a `recv`, as with wrk2. When a hit is due within a
+//! millisecond the thread sleeps straight to it, sends it, and only then reads the
+//! responses that arrived meanwhile: one wake-up per hit instead of two. Their arrival
+//! times come from the kernel's receive stamps (`rxtime.rs`), so latencies stay exact.
 //!
 //! The semantics are the runtime path's (`mod.rs`, `client.rs`): workers are connections;
 //! a due hit goes to the longest-idle one, a new one is opened when none is idle (up to
