@@ -11,9 +11,11 @@
 # On a 2-core box shared with other builds (load 4-12) figures swing by +-30% between runs;
 # compare tools within one run. Every tool gets the same 50 connections (culprit's
 # --max-connections too). 2026-11-23, quiet, DURATION=8 NICE=-10 (3ed9e4e):
-#   max throughput: wrk 30,349 req/s 2.24 CPU-s/100k, culprit 33,714 1.85 (1.11x), oha 30,149 2.88
-#   5k/s:  culprit 4.00 CPU-s/100k, p99 send lateness 0.044 ms; wrk2 3.42; oha 5.88
-#   20k/s: culprit 2.86, p99 lateness 0.123 ms; wrk2 2.37; oha 3.31
+#   max throughput: wrk 37,730 req/s 1.83 CPU-s/100k, culprit 40,754 1.57 (1.08x), oha 38,245 2.33
+#   5k/s:  culprit 3.72 CPU-s/100k, p99 send lateness 0.097 ms; wrk2 3.45; oha 5.33
+#   20k/s: culprit 2.67, p99 lateness 0.139 ms; wrk2 2.04; oha 3.16
+#   (perf stat task-clock, 5 s runs back to back: 20k/s culprit 23.7-27.7 us per request,
+#   wrk2 21.0-24.0; 5k/s 33.2-36.4 against 28.7-30.1)
 # wrk2 sends on a 1 ms timer (several hits per wake-up, each up to 1 ms late, and nginx
 # still awake for all but the first); culprit sends every hit at its time, so it wakes
 # once per hit (`perf stat -e context-switches`: 1.0 per request against wrk2's 0.5-0.7),
