@@ -1,12 +1,15 @@
 //! Turning addresses into function names, files and lines (with inlining), per mapping.
 
-use blazesym::symbolize::source::{Elf, Kernel, Source};
+use blazesym::Pid;
+use blazesym::symbolize::source::{Elf, Kernel, Process, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
 
 use crate::unwind::SeenMapping;
 
 /// Pseudo path of the kernel mapping.
 pub const KERNEL_PATH: &str = "[kernel.kallsyms]";
+/// Name of the vDSO's mapping in `/proc/PID/maps`.
+pub const VDSO_PATH: &str = "[vdso]";
 
 /// One source line of a location.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -92,6 +95,9 @@ impl Symbolize for BlazeSymbolizer {
                 Err(_) => unresolved(),
             };
         }
+        if entry.path == VDSO_PATH {
+            return self.symbolize_vdso(entry.start, addrs);
+        }
         if !entry.is_file() {
             return unresolved();
         }
@@ -112,6 +118,25 @@ impl Symbolize for BlazeSymbolizer {
 }
 
 impl BlazeSymbolizer {
+    /// Symbolizes addresses in a target's vDSO, mapped at `start`, through this process's
+    /// own: the kernel gives every process the same image, and the target may be gone.
+    fn symbolize_vdso(&self, start: u64, addrs: &[u64]) -> Vec<Vec<SymLine>> {
+        // SAFETY: getauxval has no preconditions; 0 means the entry is absent.
+        let own = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) };
+        if own == 0 {
+            return vec![Vec::new(); addrs.len()];
+        }
+        let here: Vec<u64> = addrs
+            .iter()
+            .map(|a| a.wrapping_sub(start).wrapping_add(own))
+            .collect();
+        let src = Source::Process(Process::new(Pid::Slf));
+        match self.inner.symbolize(&src, Input::AbsAddr(&here)) {
+            Ok(syms) => syms.into_iter().map(lines_of).collect(),
+            Err(_) => vec![Vec::new(); addrs.len()],
+        }
+    }
+
     /// Replaces bare DWARF names of the outermost (real, not inlined) function with the
     /// ELF symbol's qualified name. Binaries built with `debug = "line-tables-only"` carry
     /// only `DW_AT_name` (`parse`), while the symbol table still says `demo::Config::parse`.
