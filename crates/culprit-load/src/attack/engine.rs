@@ -625,8 +625,7 @@ impl Engine {
         };
         self.batch.push(result);
         if self.batch.len() >= self.config.batch {
-            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.config.batch));
-            let _ = self.tx.send(full);
+            self.flush();
         }
     }
 
