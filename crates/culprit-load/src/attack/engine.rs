@@ -56,9 +56,9 @@ pub(crate) struct Engine {
     idle: VecDeque<usize>,
     /// Slots with a hit in progress.
     busy: usize,
-    /// A claimed hit waiting for its time or for a worker.
-    pending: Option<Due>,
-    /// No more hits will be claimed.
+    /// Claimed hits waiting for their time or for a worker, in due order.
+    pending: VecDeque<Due>,
+    /// No more hits will be claimed (those pending still go out).
     claims_done: bool,
     /// Connections opened, for telling a closed connection's late events from a new one's.
     generation: u32,
@@ -133,7 +133,7 @@ impl Engine {
             slots: (0..workers).map(|_| Slot::default()).collect(),
             idle: (0..workers).collect(),
             busy: 0,
-            pending: None,
+            pending: VecDeque::new(),
             claims_done: false,
             generation: 0,
             clock: rxtime::Clock::new(shared.start),
@@ -157,17 +157,16 @@ impl Engine {
         let mut tick_ns = self.now_ns() + TICK_NS;
         loop {
             self.dispatch();
-            if self.claims_done && self.busy == 0 {
+            if self.claims_done && self.busy == 0 && self.pending.is_empty() {
                 break;
             }
             let now = self.now_ns();
             let mut wake = tick_ns;
-            let mut send_at = None;
-            if let Some(due) = self.pending
-                && (!self.idle.is_empty() || self.can_grow())
-            {
-                wake = wake.min(due.scheduled_ns);
-                send_at = Some(due.scheduled_ns);
+            let send_at = self
+                .send_at()
+                .filter(|_| !self.idle.is_empty() || self.can_grow());
+            if let Some(at) = send_at {
+                wake = wake.min(at);
             }
             let mut wait = Duration::from_nanos(wake.saturating_sub(now));
             if self.stamped && send_at.is_some_and(|at| at.saturating_sub(now) <= DEFER_NS) {
@@ -219,22 +218,62 @@ impl Engine {
         Some(self.slots.len() - 1)
     }
 
-    /// Starts every hit that is due and has a worker; claims hit numbers only when a worker
-    /// could take them, so a thread whose workers are all busy leaves them to the others.
-    fn dispatch(&mut self) {
-        let pacer = self.config.pacer;
-        let limit = self.config.duration.map(|d| d.as_nanos() as u64);
-        loop {
-            if self.claims_done {
+    /// When the pending hits go out: at the latest due time within the send window of the
+    /// first, so the hits due within one window share a wake-up (the server's, too) and
+    /// none is more than the window late. A hit alone in its window goes out on time.
+    fn send_at(&self) -> Option<u64> {
+        let first = self.pending.front()?.scheduled_ns;
+        let end = first.saturating_add(self.config.send_window.as_nanos() as u64);
+        self.pending
+            .iter()
+            .map(|d| d.scheduled_ns)
+            .take_while(|&at| at <= end)
+            .last()
+    }
+
+    /// Claims hit numbers until the first pending hit's send window is known to be whole
+    /// (a hit due past it is claimed, or no more will come); claims only as many as
+    /// workers could take, so a thread whose workers are all busy leaves them to the
+    /// others.
+    fn claim(&mut self, limit: Option<u64>) {
+        let window = self.config.send_window.as_nanos() as u64;
+        while !self.claims_done {
+            if let (Some(first), Some(last)) = (self.pending.front(), self.pending.back())
+                && last.scheduled_ns > first.scheduled_ns.saturating_add(window)
+            {
                 return;
             }
+            if self.pending.len() >= self.idle.len() + usize::from(self.can_grow()) {
+                return;
+            }
+            let seq = self.shared.next_hit.fetch_add(1, Ordering::Relaxed);
+            let Some(at) = self.config.pacer.due(seq) else {
+                self.claims_done = true;
+                return;
+            };
+            let scheduled_ns = at.as_nanos() as u64;
+            if limit.is_some_and(|l| scheduled_ns >= l) {
+                self.claims_done = true;
+                return;
+            }
+            self.pending.push_back(Due { seq, scheduled_ns });
+        }
+    }
+
+    /// Starts every pending hit whose window has come and that has a worker.
+    fn dispatch(&mut self) {
+        let limit = self.config.duration.map(|d| d.as_nanos() as u64);
+        loop {
             if self.shared.stopped.load(Ordering::Relaxed) {
                 self.claims_done = true;
-                self.pending = None;
+                self.pending.clear();
                 return;
             }
             let now = self.now_ns();
-            if pacer.is_unpaced() {
+            if self.config.pacer.is_unpaced() {
+                if self.claims_done {
+                    return;
+                }
                 let Some(&i) = self.idle.front() else {
                     return;
                 };
@@ -253,35 +292,24 @@ impl Engine {
                 );
                 continue;
             }
-            let due = match self.pending {
-                Some(due) => due,
-                None => {
-                    if self.idle.is_empty() && !self.can_grow() {
-                        return;
-                    }
-                    let seq = self.shared.next_hit.fetch_add(1, Ordering::Relaxed);
-                    let Some(at) = pacer.due(seq) else {
-                        self.claims_done = true;
-                        return;
-                    };
-                    let scheduled_ns = at.as_nanos() as u64;
-                    if limit.is_some_and(|l| scheduled_ns >= l) {
-                        self.claims_done = true;
-                        return;
-                    }
-                    let due = Due { seq, scheduled_ns };
-                    self.pending = Some(due);
-                    due
-                }
-            };
-            if due.scheduled_ns > now {
+            self.claim(limit);
+            if self.send_at().is_none_or(|at| at > now) {
                 return;
             }
-            let Some(i) = self.idle.pop_front().or_else(|| self.grow()) else {
+            let mut started = false;
+            while let Some(&due) = self.pending.front()
+                && due.scheduled_ns <= now
+            {
+                let Some(i) = self.idle.pop_front().or_else(|| self.grow()) else {
+                    return;
+                };
+                self.pending.pop_front();
+                self.begin(i, due);
+                started = true;
+            }
+            if !started {
                 return;
-            };
-            self.pending = None;
-            self.begin(i, due);
+            }
         }
     }
 

@@ -122,6 +122,11 @@ pub struct AttackArgs {
     /// Worker threads (0 = one per core; paced plain-HTTP attacks: one per 25k hits/s of peak rate)
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Paced plain-HTTP/1.1 attacks: hits due within this long of each other go out
+    /// together, sharing one wake-up of attacker and server; none goes out more than this
+    /// late, and its latency includes the wait (0 = every hit at its time)
+    #[arg(long, value_name = "DUR", default_value = "250us")]
+    send_window: String,
     /// Result log (default: stdout when it is not a terminal)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -246,6 +251,7 @@ fn build_config(a: &AttackArgs) -> anyhow::Result<Config> {
         unix_socket: a.unix_socket.clone(),
         dns_ttl,
         threads: a.threads,
+        send_window: flag_duration("send-window", &a.send_window)?,
         ..Config::default()
     })
 }
