@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use culprit_load::attack::{Config, run};
+use culprit_load::attack::{Config, SendWindow, run};
 use culprit_load::pacer::Pacer;
 use culprit_load::rate::Rate;
 use culprit_load::results::HitResult;
@@ -194,7 +194,7 @@ fn hits_due_within_the_send_window_go_out_together_when_the_last_is_due() {
     let plain = format!("GET http://127.0.0.1:{}/\n", s.port);
     // 5 ms apart, 30 ms window: about seven hits per send.
     let got = attack(&plain, 60, |c| {
-        c.send_window = Duration::from_millis(30);
+        c.send_window = SendWindow::Fixed(Duration::from_millis(30));
         c.workers = 10;
         c.max_workers = 20;
     });

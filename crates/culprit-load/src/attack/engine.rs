@@ -31,6 +31,7 @@ use super::h1::{self, Failure, Reader, Response};
 use super::request::{Endpoint, Prepared, prepare_all, redirect};
 use super::resolve::Resolver;
 use super::rxtime;
+use super::sendq::SendQueue;
 use super::{Config, Shared};
 use crate::results::HitResult;
 use crate::targets::Target;
@@ -56,8 +57,8 @@ pub(crate) struct Engine {
     idle: VecDeque<usize>,
     /// Slots with a hit in progress.
     busy: usize,
-    /// Claimed hits waiting for their time or for a worker, in due order.
-    pending: VecDeque<Due>,
+    /// Claimed hits waiting for their send window or for a worker.
+    pending: SendQueue,
     /// No more hits will be claimed (those pending still go out).
     claims_done: bool,
     /// Connections opened, for telling a closed connection's late events from a new one's.
@@ -133,7 +134,7 @@ impl Engine {
             slots: (0..workers).map(|_| Slot::default()).collect(),
             idle: (0..workers).collect(),
             busy: 0,
-            pending: VecDeque::new(),
+            pending: SendQueue::new(config.send_window, config.pacer),
             claims_done: false,
             generation: 0,
             clock: rxtime::Clock::new(shared.start),
@@ -163,6 +164,7 @@ impl Engine {
             let now = self.now_ns();
             let mut wake = tick_ns;
             let send_at = self
+                .pending
                 .send_at()
                 .filter(|_| !self.idle.is_empty() || self.can_grow());
             if let Some(at) = send_at {
@@ -218,29 +220,13 @@ impl Engine {
         Some(self.slots.len() - 1)
     }
 
-    /// When the pending hits go out: at the latest due time within the send window of the
-    /// first, so the hits due within one window share a wake-up (the server's, too) and
-    /// none is more than the window late. A hit alone in its window goes out on time.
-    fn send_at(&self) -> Option<u64> {
-        let first = self.pending.front()?.scheduled_ns;
-        let end = first.saturating_add(self.config.send_window.as_nanos() as u64);
-        self.pending
-            .iter()
-            .map(|d| d.scheduled_ns)
-            .take_while(|&at| at <= end)
-            .last()
-    }
-
     /// Claims hit numbers until the first pending hit's send window is known to be whole
     /// (a hit due past it is claimed, or no more will come); claims only as many as
     /// workers could take, so a thread whose workers are all busy leaves them to the
     /// others.
     fn claim(&mut self, limit: Option<u64>) {
-        let window = self.config.send_window.as_nanos() as u64;
         while !self.claims_done {
-            if let (Some(first), Some(last)) = (self.pending.front(), self.pending.back())
-                && last.scheduled_ns > first.scheduled_ns.saturating_add(window)
-            {
+            if self.pending.window_whole() {
                 return;
             }
             if self.pending.len() >= self.idle.len() + usize::from(self.can_grow()) {
@@ -256,7 +242,7 @@ impl Engine {
                 self.claims_done = true;
                 return;
             }
-            self.pending.push_back(Due { seq, scheduled_ns });
+            self.pending.push(Due { seq, scheduled_ns });
         }
     }
 
@@ -293,17 +279,15 @@ impl Engine {
                 continue;
             }
             self.claim(limit);
-            if self.send_at().is_none_or(|at| at > now) {
+            if self.pending.send_at().is_none_or(|at| at > now) {
                 return;
             }
             let mut started = false;
-            while let Some(&due) = self.pending.front()
-                && due.scheduled_ns <= now
-            {
+            while let Some(due) = self.pending.first_due(now) {
                 let Some(i) = self.idle.pop_front().or_else(|| self.grow()) else {
                     return;
                 };
-                self.pending.pop_front();
+                self.pending.pop();
                 self.begin(i, due);
                 started = true;
             }
@@ -626,10 +610,8 @@ impl Engine {
         };
         self.busy = self.busy.saturating_sub(1);
         self.idle.push_back(i);
-        let (method, url, bytes_out) = self.targets.get(hit.target).map_or_else(
-            || (String::new(), String::new(), 0),
-            |t| (t.method.to_string(), t.url.to_string(), t.body.len() as u64),
-        );
+        let target = self.targets.get(hit.target);
+        let bytes_out = target.map_or(0, |t| t.body.len() as u64);
         let now = self.now_ns();
         let (status, bytes_in, error, done_ns) = match outcome {
             // The kernel's stamp of the last bytes: the response may be read later, with
@@ -638,7 +620,12 @@ impl Engine {
                 let done = hit.arrived_ns.map_or(now, |at| at.clamp(hit.sent_ns, now));
                 (status, bytes, None, done)
             }
-            Err(e) => (0, 0, Some(format!("{method} {url}: {e}")), now),
+            Err(e) => {
+                let (method, url) =
+                    target.map_or((&Method::GET, None), |t| (&t.method, Some(&t.url)));
+                let url = url.map_or_else(String::new, ToString::to_string);
+                (0, 0, Some(format!("{method} {url}: {e}")), now)
+            }
         };
         let result = HitResult {
             seq: hit.seq,

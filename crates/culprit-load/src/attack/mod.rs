@@ -45,6 +45,7 @@ pub mod h1;
 mod request;
 mod resolve;
 mod rxtime;
+mod sendq;
 mod timer;
 mod tls;
 
@@ -115,11 +116,11 @@ pub struct Config {
     pub threads: usize,
     /// Results per batch handed to the sink (also flushed every 10 ms).
     pub batch: usize,
-    /// Plain-`http://` HTTP/1.1 at a paced rate: hits due within this long of each other
-    /// go out together, when the last of them is due, so they share one wake-up of the
-    /// attacker and of the server. No hit goes out more than this late, and its latency
-    /// (taken from its due time) includes the wait; zero sends every hit at its time.
-    pub send_window: Duration,
+    /// Plain-`http://` HTTP/1.1 at a paced rate: hits due within this window of each
+    /// other go out together, when the last of them is due, so they share one wake-up of
+    /// the attacker and of the server. No hit goes out more than the window late, and its
+    /// latency (taken from its due time) includes the wait.
+    pub send_window: SendWindow,
 }
 
 impl Default for Config {
@@ -140,7 +141,7 @@ impl Default for Config {
             dns_ttl: DnsTtl::Forever,
             threads: 0,
             batch: 512,
-            send_window: DEFAULT_SEND_WINDOW,
+            send_window: SendWindow::Auto,
         }
     }
 }
@@ -425,10 +426,36 @@ pub fn run(
     Attack::start(config, targets, sink)?.wait()
 }
 
-/// The default [`Config::send_window`]: at 20k hits/s five hits share a wake-up, which
-/// takes about a third off the CPU per hit on loopback (see `bench/attack.sh`), for at
-/// most this much added to a hit's latency.
-pub const DEFAULT_SEND_WINDOW: Duration = Duration::from_micros(250);
+/// How long hits may wait to go out together ([`Config::send_window`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendWindow {
+    /// About three hits' spacing at the rate of the moment, from 250 to 500 µs. The first
+    /// hits sharing a wake-up save the most (two per wake-up halve the wake-ups), and this
+    /// keeps p99 send lateness at half of a millisecond or less: at 20k hits/s on loopback
+    /// it takes CPU per hit from 21-24 µs to 15-18 µs, at 5k/s from 28-36 to 24-27
+    /// (`bench/attack.sh`, wrk2 21-23 and 26-32).
+    Auto,
+    /// This long; zero sends every hit at its time.
+    Fixed(Duration),
+}
+
+impl SendWindow {
+    const AUTO_MIN_NS: f64 = 250_000.0;
+    const AUTO_MAX_NS: f64 = 500_000.0;
+    const AUTO_HITS: f64 = 3.0;
+
+    /// The window in nanoseconds for a hit due `at_ns` into an attack paced by `pacer`.
+    pub fn at(&self, pacer: &Pacer, at_ns: u64) -> u64 {
+        match *self {
+            SendWindow::Fixed(d) => d.as_nanos() as u64,
+            SendWindow::Auto => {
+                let hz = pacer.rate_at(at_ns as f64 / 1e9);
+                let spacing = if hz > 0.0 { 1e9 / hz } else { f64::INFINITY };
+                (Self::AUTO_HITS * spacing).clamp(Self::AUTO_MIN_NS, Self::AUTO_MAX_NS) as u64
+            }
+        }
+    }
+}
 
 /// Hits per second one thread paces comfortably. Each thread sleeps between its own hits,
 /// so fewer threads wake up fewer times for the same rate: at 20k/s on two cores one
@@ -653,5 +680,24 @@ mod tests {
         };
         assert_eq!(default_threads(&ramp(10.0), 8), 8);
         assert_eq!(default_threads(&ramp(-10.0), 8), 1);
+    }
+
+    #[test]
+    fn the_auto_send_window_spans_about_three_hits_within_its_bounds() {
+        let constant = |hz| Pacer::Constant(Rate::per_second(hz));
+        let auto = |p: &Pacer| SendWindow::Auto.at(p, 1_000_000_000);
+        assert_eq!(auto(&constant(20_000)), 250_000);
+        assert_eq!(auto(&constant(8_000)), 375_000);
+        assert_eq!(auto(&constant(5_000)), 500_000);
+        assert_eq!(auto(&constant(10)), 500_000);
+        // The ramp's rate at the hit's time counts, not its start.
+        let ramp = Pacer::Linear {
+            start: Rate::per_second(1_000),
+            slope: 11_000.0,
+        };
+        assert_eq!(SendWindow::Auto.at(&ramp, 0), 500_000);
+        assert_eq!(SendWindow::Auto.at(&ramp, 1_000_000_000), 250_000);
+        let fixed = SendWindow::Fixed(Duration::from_micros(70));
+        assert_eq!(fixed.at(&constant(5_000), 0), 70_000);
     }
 }

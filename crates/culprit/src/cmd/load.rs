@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use culprit_load::attack::{Attack, Config, DnsTtl, Protocol, TlsOptions, pem_certs, pem_key};
+use culprit_load::attack::{
+    Attack, Config, DnsTtl, Protocol, SendWindow, TlsOptions, pem_certs, pem_key,
+};
 use culprit_load::metrics::Metrics;
 use culprit_load::pacer::Pacer;
 use culprit_load::plot::Plot;
@@ -124,8 +126,9 @@ pub struct AttackArgs {
     threads: usize,
     /// Paced plain-HTTP/1.1 attacks: hits due within this long of each other go out
     /// together, sharing one wake-up of attacker and server; none goes out more than this
-    /// late, and its latency includes the wait (0 = every hit at its time)
-    #[arg(long, value_name = "DUR", default_value = "250us")]
+    /// late, and its latency includes the wait. auto = about three hits' spacing, from
+    /// 250us to 500us; 0 = every hit at its time
+    #[arg(long, value_name = "DUR|auto", default_value = "auto")]
     send_window: String,
     /// Result log (default: stdout when it is not a terminal)
     #[arg(short, long, value_name = "FILE")]
@@ -251,7 +254,10 @@ fn build_config(a: &AttackArgs) -> anyhow::Result<Config> {
         unix_socket: a.unix_socket.clone(),
         dns_ttl,
         threads: a.threads,
-        send_window: flag_duration("send-window", &a.send_window)?,
+        send_window: match a.send_window.as_str() {
+            "auto" => SendWindow::Auto,
+            d => SendWindow::Fixed(flag_duration("send-window", d)?),
+        },
         ..Config::default()
     })
 }

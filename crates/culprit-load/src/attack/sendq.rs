@@ -1,0 +1,142 @@
+//! The hits one engine thread has claimed and not yet sent, grouped by send window: the
+//! hits due within the first one's window go out together, when the last of them is due
+//! ([`super::SendWindow`]). Pure bookkeeping, no clock: the engine says what time it is.
+
+use std::collections::VecDeque;
+
+use super::SendWindow;
+use super::dispatch::Due;
+use crate::pacer::Pacer;
+
+/// Claimed hits in due order, and where the first one's window ends.
+pub(crate) struct SendQueue {
+    hits: VecDeque<Due>,
+    window: SendWindow,
+    pacer: Pacer,
+    /// The first hit's window ends here (ns from the attack's start).
+    end: u64,
+}
+
+impl SendQueue {
+    pub(crate) fn new(window: SendWindow, pacer: Pacer) -> SendQueue {
+        SendQueue {
+            hits: VecDeque::new(),
+            window,
+            pacer,
+            end: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.hits.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
+
+    /// Drops every hit (the attack was stopped).
+    pub(crate) fn clear(&mut self) {
+        self.hits.clear();
+    }
+
+    /// Queues `due`, which is due no earlier than the hits queued before it.
+    pub(crate) fn push(&mut self, due: Due) {
+        if self.hits.is_empty() {
+            self.end = self.window_end(due.scheduled_ns);
+        }
+        self.hits.push_back(due);
+    }
+
+    /// A hit due past the first one's window is queued, so that window is known whole.
+    pub(crate) fn window_whole(&self) -> bool {
+        self.hits.back().is_some_and(|d| d.scheduled_ns > self.end)
+    }
+
+    /// When the first window goes out: when the last hit due within it is due. A hit
+    /// alone in its window goes out on time.
+    pub(crate) fn send_at(&self) -> Option<u64> {
+        self.hits
+            .iter()
+            .map(|d| d.scheduled_ns)
+            .take_while(|&at| at <= self.end)
+            .last()
+    }
+
+    /// The first hit, when it is due by `now`.
+    pub(crate) fn first_due(&self, now: u64) -> Option<Due> {
+        self.hits.front().copied().filter(|d| d.scheduled_ns <= now)
+    }
+
+    /// Takes the first hit off the queue.
+    pub(crate) fn pop(&mut self) {
+        self.hits.pop_front();
+        if let Some(next) = self.hits.front() {
+            self.end = self.window_end(next.scheduled_ns);
+        }
+    }
+
+    fn window_end(&self, first_ns: u64) -> u64 {
+        first_ns.saturating_add(self.window.at(&self.pacer, first_ns))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::rate::Rate;
+
+    fn queue(window_us: u64, due_us: &[u64]) -> SendQueue {
+        let mut q = SendQueue::new(
+            SendWindow::Fixed(Duration::from_micros(window_us)),
+            Pacer::Constant(Rate::per_second(1000)),
+        );
+        for (seq, &at) in due_us.iter().enumerate() {
+            q.push(Due {
+                seq: seq as u64,
+                scheduled_ns: at * 1000,
+            });
+        }
+        q
+    }
+
+    #[test]
+    fn a_window_goes_out_when_its_last_hit_is_due() {
+        let q = queue(250, &[0, 100, 250, 300]);
+        assert!(q.window_whole());
+        assert_eq!(q.send_at(), Some(250_000));
+    }
+
+    #[test]
+    fn a_hit_alone_in_its_window_goes_out_on_time() {
+        let q = queue(250, &[1000, 2000]);
+        assert_eq!(q.send_at(), Some(1_000_000));
+        let exact = queue(0, &[0, 50]);
+        assert_eq!(exact.send_at(), Some(0));
+    }
+
+    #[test]
+    fn a_window_is_whole_only_once_a_later_hit_is_known() {
+        let q = queue(250, &[0, 100]);
+        assert!(!q.window_whole());
+        assert_eq!(q.send_at(), Some(100_000));
+    }
+
+    #[test]
+    fn the_next_window_starts_at_the_first_hit_left() {
+        let mut q = queue(250, &[0, 100, 300, 500, 700]);
+        for now in [0, 100_000] {
+            assert!(q.first_due(now).is_some());
+            q.pop();
+        }
+        assert_eq!(q.first_due(100_000).map(|d| d.seq), None);
+        assert_eq!(q.send_at(), Some(500_000));
+        q.pop();
+        q.pop();
+        assert_eq!(q.send_at(), Some(700_000));
+        q.pop();
+        assert!(q.is_empty() && q.send_at().is_none());
+    }
+}
