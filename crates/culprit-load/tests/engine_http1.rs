@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use culprit_load::attack::{Config, SendWindow, run};
+use culprit_load::attack::{Config, run};
 use culprit_load::pacer::Pacer;
 use culprit_load::rate::Rate;
 use culprit_load::results::HitResult;
@@ -186,32 +186,4 @@ fn refused_connections_fail_every_hit_with_the_address() {
             "{e}"
         );
     }
-}
-
-#[test]
-fn hits_due_within_the_send_window_go_out_together_when_the_last_is_due() {
-    let s = serve();
-    let plain = format!("GET http://127.0.0.1:{}/\n", s.port);
-    // 5 ms apart, 30 ms window: about seven hits per send.
-    let got = attack(&plain, 60, |c| {
-        c.send_window = SendWindow::Fixed(Duration::from_millis(30));
-        c.workers = 10;
-        c.max_workers = 20;
-    });
-    assert_eq!(got.len(), 60);
-    assert!(summary(&got).iter().all(|r| *r == (200, 2, None)));
-    assert!(
-        got.iter().all(|r| r.sent_ns >= r.scheduled_ns),
-        "a hit went out before its time"
-    );
-    // The first hit of a window waits for the last one due in it.
-    let most_late = got.iter().map(|r| r.sent_ns - r.scheduled_ns).max();
-    assert!(
-        most_late.is_some_and(|l| l >= 20_000_000),
-        "no hit waited for its window: {most_late:?} ns"
-    );
-    let mut sent: Vec<u64> = got.iter().map(|r| r.sent_ns).collect();
-    sent.sort_unstable();
-    let sends = 1 + sent.windows(2).filter(|w| w[1] - w[0] > 1_000_000).count();
-    assert!(sends <= 20, "60 hits went out in {sends} separate sends");
 }

@@ -644,3 +644,49 @@ fn json_targets_and_rate_zero() {
     let r = report_json(&[&log]);
     assert!(r["requests"].as_u64().unwrap_or(0) > 10, "{r}");
 }
+
+/// Separate sends in `log` (hits sent over 1 ms apart), the most a hit went out late, and
+/// whether any went out before its time.
+fn sends(log: &Path) -> (usize, u64, bool) {
+    let bytes = std::fs::read(log).expect("read log");
+    let mut reader = culprit_load::results::LogReader::new(&bytes[..]).expect("log");
+    let (mut sent, mut late, mut early) = (Vec::new(), 0, false);
+    while let Some(hit) = reader.next_record().expect("record") {
+        sent.push(hit.sent_ns);
+        early |= hit.sent_ns < hit.scheduled_ns;
+        late = late.max(hit.sent_ns.saturating_sub(hit.scheduled_ns));
+    }
+    sent.sort_unstable();
+    let groups = 1 + sent.windows(2).filter(|w| w[1] - w[0] > 1_000_000).count();
+    (groups, late, early)
+}
+
+#[test]
+fn hits_within_a_send_window_go_out_together_on_both_engines() {
+    let s = server(None);
+    let dir = tmp();
+    let targets = format!("GET http://{}/\n", s.addr);
+    // 5 ms apart with a 30 ms window: about seven hits per send, on the epoll engine
+    // (plain HTTP/1.1) and on the hyper one (h2c).
+    for (name, extra) in [("http1", None), ("h2c", Some("--h2c"))] {
+        let log = dir.join(format!("window-{name}.bin"));
+        let mut args = vec![
+            "--rate",
+            "200",
+            "--duration",
+            "300ms",
+            "--send-window",
+            "30ms",
+        ];
+        args.extend(extra);
+        ok(&attack(&targets, &args, &log));
+        assert_eq!(code(&report_json(&[&log]), "200"), 60, "{name}");
+        let (groups, late, early) = sends(&log);
+        assert!(!early, "{name}: a hit went out before its time");
+        assert!(
+            late >= 20_000_000,
+            "{name}: no hit waited for its window ({late} ns)"
+        );
+        assert!(groups <= 30, "{name}: 60 hits went out in {groups} sends");
+    }
+}

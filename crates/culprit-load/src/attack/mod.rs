@@ -67,6 +67,7 @@ use crate::results::HitResult;
 use crate::targets::Target;
 use client::{Client, WorkerConn};
 use dispatch::{Board, Due, Mailbox};
+use sendq::SendQueue;
 
 /// Which HTTP version to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -116,10 +117,10 @@ pub struct Config {
     pub threads: usize,
     /// Results per batch handed to the sink (also flushed every 10 ms).
     pub batch: usize,
-    /// Plain-`http://` HTTP/1.1 at a paced rate: hits due within this window of each
-    /// other go out together, when the last of them is due, so they share one wake-up of
-    /// the attacker and of the server. No hit goes out more than the window late, and its
-    /// latency (taken from its due time) includes the wait.
+    /// At a paced rate, hits due within this window of each other go out together, when
+    /// the last of them is due, so they share one wake-up of the attacker and of the
+    /// server. No hit goes out more than the window late, and its latency (taken from its
+    /// due time) includes the wait.
     pub send_window: SendWindow,
 }
 
@@ -540,10 +541,10 @@ async fn thread_main(ctx: Rc<ThreadCtx>, workers: usize) {
     ctx.flush();
 }
 
-/// Paces this thread's share of the hits: claims the next hit, sleeps until it is due and
-/// hands it to an idle worker, starting one (up to the limit) when none is idle, as Vegeta
-/// does. Hits already due go out without sleeping, so one wake serves every hit that fell
-/// due meanwhile.
+/// Paces this thread's share of the hits: claims the hits of the next send window, sleeps
+/// until it goes out ([`SendWindow`]) and hands each to an idle worker, starting one (up
+/// to the limit) when none is idle, as Vegeta does. Hits already due go out without
+/// sleeping, so one wake serves every hit that fell due meanwhile.
 async fn dispatcher(ctx: Rc<ThreadCtx>) {
     let shared = &ctx.shared;
     let pacer = ctx.config.pacer;
@@ -552,27 +553,36 @@ async fn dispatcher(ctx: Rc<ThreadCtx>) {
     let timer = timer::Timer::new().ok();
     let stop = shared.stop.notified();
     tokio::pin!(stop);
+    let mut queue = SendQueue::new(ctx.config.send_window, pacer);
+    let mut claims_done = false;
     'hits: loop {
         if shared.stopped.load(Ordering::Relaxed) {
             break;
         }
         // A thread that can neither hand a hit over nor start a worker leaves the next
         // hits to the other threads.
-        if !ctx.board.has_idle() && shared.workers.load(Ordering::Relaxed) >= shared.max_workers {
+        if queue.is_empty()
+            && !ctx.board.has_idle()
+            && shared.workers.load(Ordering::Relaxed) >= shared.max_workers
+        {
             tokio::select! {
                 _ = ctx.board.idle_worker() => {}
                 _ = &mut stop => break,
             }
         }
-        let seq = shared.next_hit.fetch_add(1, Ordering::Relaxed);
-        let Some(scheduled) = pacer.due(seq) else {
+        while !claims_done && !queue.window_whole() {
+            let seq = shared.next_hit.fetch_add(1, Ordering::Relaxed);
+            match pacer.due(seq).map(|d| d.as_nanos() as u64) {
+                Some(scheduled_ns) if limit.is_none_or(|l| scheduled_ns < l) => {
+                    queue.push(Due { seq, scheduled_ns });
+                }
+                _ => claims_done = true,
+            }
+        }
+        let Some(send_at) = queue.send_at() else {
             break;
         };
-        let scheduled_ns = scheduled.as_nanos() as u64;
-        if limit.is_some_and(|l| scheduled_ns >= l) {
-            break;
-        }
-        let deadline = shared.start + scheduled;
+        let deadline = shared.start + Duration::from_nanos(send_at);
         if deadline > Instant::now() {
             let wait = async {
                 match &timer {
@@ -585,21 +595,24 @@ async fn dispatcher(ctx: Rc<ThreadCtx>) {
                 _ = &mut stop => break,
             }
         }
-        let mut due = Due { seq, scheduled_ns };
-        while let Err(back) = ctx.board.hand_off(due) {
-            due = back;
-            let grew = shared
-                .workers
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
-                    (w < shared.max_workers).then_some(w + 1)
-                })
-                .is_ok();
-            if grew {
-                ctx.spawn_worker();
-            }
-            tokio::select! {
-                _ = ctx.board.idle_worker() => {}
-                _ = &mut stop => break 'hits,
+        let now = shared.start.elapsed().as_nanos() as u64;
+        while let Some(mut due) = queue.first_due(now) {
+            queue.pop();
+            while let Err(back) = ctx.board.hand_off(due) {
+                due = back;
+                let grew = shared
+                    .workers
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+                        (w < shared.max_workers).then_some(w + 1)
+                    })
+                    .is_ok();
+                if grew {
+                    ctx.spawn_worker();
+                }
+                tokio::select! {
+                    _ = ctx.board.idle_worker() => {}
+                    _ = &mut stop => break 'hits,
+                }
             }
         }
     }

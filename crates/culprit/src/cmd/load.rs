@@ -124,7 +124,7 @@ pub struct AttackArgs {
     /// Worker threads (0 = one per core; paced plain-HTTP attacks: one per 25k hits/s of peak rate)
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Paced plain-HTTP/1.1 attacks: hits due within this long of each other go out
+    /// Paced attacks: hits due within this long of each other go out
     /// together, sharing one wake-up of attacker and server; none goes out more than this
     /// late, and its latency includes the wait. auto = about three hits' spacing, from
     /// 250us to 500us; 0 = every hit at its time
