@@ -10,16 +10,17 @@
 #
 # On a 2-core box shared with other builds (load 4-12) figures swing by +-30% between runs;
 # compare tools within one run. Every tool gets the same 50 connections (culprit's
-# --max-connections too). 2026-11-23, quiet, DURATION=8 NICE=-10 (3ed9e4e):
-#   max throughput: wrk 37,730 req/s 1.83 CPU-s/100k, culprit 40,754 1.57 (1.08x), oha 38,245 2.33
-#   5k/s:  culprit 3.72 CPU-s/100k, p99 send lateness 0.097 ms; wrk2 3.45; oha 5.33
-#   20k/s: culprit 2.67, p99 lateness 0.139 ms; wrk2 2.04; oha 3.16
-#   (perf stat task-clock, 5 s runs back to back: 20k/s culprit 23.7-27.7 us per request,
-#   wrk2 21.0-24.0; 5k/s 33.2-36.4 against 28.7-30.1)
-# wrk2 sends on a 1 ms timer (several hits per wake-up, each up to 1 ms late, and nginx
-# still awake for all but the first); culprit sends every hit at its time, so it wakes
-# once per hit (`perf stat -e context-switches`: 1.0 per request against wrk2's 0.5-0.7),
-# and a wake-up costs this VM about 20 us of CPU.
+# --max-connections too). 2026-11-23, load 1.6, DURATION=8 NICE=-10 (after the send window):
+#   max throughput: wrk 30,202 req/s 2.24 CPU-s/100k, culprit 39,596 1.88 (1.31x), oha 27,892 2.73
+#   5k/s:  culprit 2.90 CPU-s/100k, p99 send lateness 0.47 ms (exact: 3.98, 0.046 ms); wrk2 3.47 (0.84x)
+#   20k/s: culprit 2.00, p99 lateness 0.32 ms (exact: 2.54, 0.061 ms); wrk2 2.24 (0.89x)
+#   (perf stat task-clock, 5 s runs back to back: 20k/s culprit 15-18 us per request, wrk2
+#   21-24; 5k/s 24-28 against 25-37)
+# A wake-up is most of a paced hit's cost on this VM: ours, and the server's, paid inside our
+# send when it wakes a sleeping nginx. wrk2 sends on a 1 ms timer, several hits per wake-up.
+# culprit's default send window (auto: about three hits' spacing, 250-500 us) sends the hits
+# due within it together when the last is due, counting the wait in their latency; "exact"
+# (--send-window 0) sends every hit at its time and wakes once per hit.
 #
 # oha is built once into bench/.tools (cargo install oha --root bench/.tools), and wrk2
 # (giltene/wrk2, the constant-rate wrk the issue's 1.3 CPU-s/100k target comes from) from a
