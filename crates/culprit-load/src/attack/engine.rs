@@ -284,12 +284,23 @@ impl Engine {
             }
             let mut started = false;
             while let Some(due) = self.pending.first_due(now) {
-                let Some(i) = self.idle.pop_front().or_else(|| self.grow()) else {
+                if let Some(i) = self.idle.pop_front() {
+                    self.pending.pop();
+                    self.begin(i, due);
+                    started = true;
+                    continue;
+                }
+                let Some(i) = self.grow() else {
                     return;
                 };
                 self.pending.pop();
                 self.begin(i, due);
-                started = true;
+                // Read what has arrived before opening another connection: a connect can
+                // take longer than the hits' spacing, and dialing for every waiting hit
+                // without reading the responses that would free a worker ran away to the
+                // connection limit (1000 connects and hits 75 ms late at 20k/s, from a
+                // cold start).
+                return;
             }
             if !started {
                 return;

@@ -196,6 +196,8 @@ pub enum AttackError {
 
 /// State every thread shares.
 struct Shared {
+    /// Held for the attack (the epoll engine reads receive stamps).
+    _stamping: Option<rxtime::Stamping>,
     next_hit: AtomicU64,
     stopped: AtomicBool,
     stop: tokio::sync::Notify,
@@ -271,7 +273,13 @@ impl Attack {
         } else {
             None
         };
+        let stamping = if direct {
+            rxtime::Stamping::hold()
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
+            _stamping: stamping,
             next_hit: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
             stop: tokio::sync::Notify::new(),

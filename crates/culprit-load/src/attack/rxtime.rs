@@ -35,6 +35,24 @@ pub(crate) fn enable(fd: RawFd) -> bool {
     }
 }
 
+/// Keeps the kernel's receive stamping switched on while held. The kernel turns stamping on
+/// for the whole stack when the first socket asks and off when the last one closes, each
+/// time patching its code, which stalls every core for a moment and leaves the first
+/// responses unstamped: held from before the attack's clock starts, that happens once and
+/// before the first hit, however connections come and go (with keep-alive off, every hit).
+pub(crate) struct Stamping {
+    _socket: socket2::Socket,
+}
+
+impl Stamping {
+    /// A socket that asks for stamps, or `None` where they cannot be had.
+    pub(crate) fn hold() -> Option<Stamping> {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).ok()?;
+        enable(std::os::fd::AsRawFd::as_raw_fd(&socket)).then_some(Stamping { _socket: socket })
+    }
+}
+
 /// Reads from `fd` into `buf`: the bytes read and, when the kernel stamped them, when the
 /// last of them arrived (Unix nanoseconds).
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<u64>)> {
