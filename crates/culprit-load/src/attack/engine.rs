@@ -48,10 +48,8 @@ const TIMER_SLACK_NS: libc::c_ulong = 1_000;
 pub(crate) struct Engine {
     shared: Arc<Shared>,
     config: Arc<Config>,
-    epoll: Epoll,
+    net: Net,
     targets: Vec<Prepared>,
-    endpoints: Vec<Endpoint>,
-    resolver: Resolver,
     slots: Vec<Slot>,
     /// Workers without a hit, longest idle first (so every connection stays in use).
     idle: VecDeque<usize>,
@@ -61,8 +59,6 @@ pub(crate) struct Engine {
     pending: SendQueue,
     /// No more hits will be claimed (those pending still go out).
     claims_done: bool,
-    /// Connections opened, for telling a closed connection's late events from a new one's.
-    generation: u32,
     /// Maps the kernel's receive stamps onto the attack's clock.
     clock: rxtime::Clock,
     /// The kernel has stamped a response (stamping is switched on for the whole stack a
@@ -117,35 +113,150 @@ struct Hit {
     reader: Reader,
 }
 
-impl Engine {
-    /// An engine for `workers` of the attack's workers (more may be added as hits wait).
+/// Opens connections and tells their events apart.
+struct Net {
+    epoll: Epoll,
+    endpoints: Vec<Endpoint>,
+    resolver: Resolver,
+    /// Connections opened, for telling a closed connection's late events from a new one's.
+    generation: u32,
+}
+
+impl Net {
+    /// A connection for worker `i` to endpoint `endpoint`, registered with epoll; the
+    /// connect may still be under way.
+    fn dial(&mut self, i: usize, endpoint: usize) -> Result<Conn, String> {
+        let Some(ep) = self.endpoints.get(endpoint) else {
+            return Err("unknown endpoint".into());
+        };
+        let addr = self
+            .resolver
+            .resolve_blocking(&ep.host, ep.port)
+            .map_err(|e| format!("lookup {}: {e}", ep.host))?;
+        let connect_error = |e: io::Error| format!("dial tcp {addr}: connect: {e}");
+        let (stream, connecting) = connect(addr).map_err(connect_error)?;
+        self.generation = self.generation.wrapping_add(1);
+        let token = u64::from(self.generation) << 32 | i as u64;
+        self.epoll
+            .add(stream.as_raw_fd(), token)
+            .map_err(|e| format!("dial tcp {addr}: registering the socket: {e}"))?;
+        Ok(Conn {
+            stream,
+            endpoint,
+            generation: self.generation,
+            connecting,
+            used: false,
+            peer_closed: false,
+            buf: vec![0; h1::BUF_LEN].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        })
+    }
+}
+
+/// An engine's workers with their connections open, before the attack's clock starts.
+pub(crate) struct Warm {
+    net: Net,
+    targets: Vec<Prepared>,
+    slots: Vec<Slot>,
+}
+
+impl Warm {
+    /// `workers` of the attack's workers, each connected to the first target's host (the
+    /// first hit's) when that can be done within `limit`. Opening them before the clock
+    /// starts keeps the attacker's own connect burst out of the first hits' latency, as wrk
+    /// does; a worker whose connect failed dials again with its first hit, which then
+    /// reports why.
     pub(crate) fn new(
-        shared: Arc<Shared>,
-        config: Arc<Config>,
+        config: &Config,
         targets: &[Target],
-        tx: mpsc::Sender<Vec<HitResult>>,
         workers: usize,
-    ) -> io::Result<Engine> {
+        limit: Duration,
+    ) -> io::Result<Warm> {
         let mut endpoints = Vec::new();
         let targets = prepare_all(targets, &mut endpoints, config.keepalive);
-        Ok(Engine {
-            epoll: Epoll::new()?,
-            resolver: Resolver::new(config.dns_ttl),
+        let mut warm = Warm {
+            net: Net {
+                epoll: Epoll::new()?,
+                endpoints,
+                resolver: Resolver::new(config.dns_ttl),
+                generation: 0,
+            },
             slots: (0..workers).map(|_| Slot::default()).collect(),
-            idle: (0..workers).collect(),
+            targets,
+        };
+        let first = warm
+            .targets
+            .first()
+            .filter(|t| t.h1_wire.is_some())
+            .map(|t| t.endpoint)
+            .filter(|&e| warm.net.endpoints.get(e).is_some_and(|ep| !ep.https));
+        if let Some(endpoint) = first {
+            for (i, slot) in warm.slots.iter_mut().enumerate() {
+                slot.conn = warm.net.dial(i, endpoint).ok();
+            }
+            warm.await_connects(limit);
+        }
+        Ok(warm)
+    }
+
+    /// Waits until every connect has finished, failed or run past `limit`; keeps only the
+    /// connections that finished.
+    fn await_connects(&mut self, limit: Duration) {
+        let until = std::time::Instant::now() + limit;
+        let mut events: Vec<libc::epoll_event> = Vec::with_capacity(256);
+        loop {
+            let mut waiting = false;
+            for slot in &mut self.slots {
+                let Some(conn) = slot.conn.as_mut().filter(|c| c.connecting) else {
+                    continue;
+                };
+                match conn.stream.take_error() {
+                    Ok(None) if conn.stream.peer_addr().is_ok() => conn.connecting = false,
+                    Ok(None) => waiting = true,
+                    _ => slot.conn = None,
+                }
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if !waiting || left.is_zero() {
+                break;
+            }
+            let tick = left.min(Duration::from_millis(10));
+            if self.net.epoll.wait(&mut events, tick).is_err() {
+                break;
+            }
+        }
+        for slot in &mut self.slots {
+            if slot.conn.as_ref().is_some_and(|c| c.connecting) {
+                slot.conn = None;
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// An engine for the workers of `warm` (more may be added as hits wait).
+    pub(crate) fn new(
+        warm: Warm,
+        shared: Arc<Shared>,
+        config: Arc<Config>,
+        tx: mpsc::Sender<Vec<HitResult>>,
+    ) -> Engine {
+        Engine {
+            idle: (0..warm.slots.len()).collect(),
+            net: warm.net,
+            slots: warm.slots,
+            targets: warm.targets,
             busy: 0,
             pending: SendQueue::new(config.send_window, config.pacer),
             claims_done: false,
-            generation: 0,
             clock: rxtime::Clock::new(shared.start),
             stamped: false,
             batch: Vec::with_capacity(config.batch),
-            targets,
-            endpoints,
             shared,
             config,
             tx,
-        })
+        }
     }
 
     /// Runs until no more hits are due and every hit has finished.
@@ -180,7 +291,7 @@ impl Engine {
                 // Send first: reading what arrived meanwhile would make the hit late.
                 self.dispatch();
             }
-            if let Err(e) = self.epoll.wait(&mut events, wait) {
+            if let Err(e) = self.net.epoll.wait(&mut events, wait) {
                 self.abandon(&format!("waiting for events: {e}"));
                 break;
             }
@@ -349,7 +460,7 @@ impl Engine {
             return self.finish(i, Err("no such target".into()));
         };
         let (endpoint, head_only) = (req.endpoint, req.method == Method::HEAD);
-        let Some(ep) = self.endpoints.get(endpoint) else {
+        let Some(ep) = self.net.endpoints.get(endpoint) else {
             return self.finish(i, Err("unknown endpoint".into()));
         };
         if ep.https {
@@ -365,8 +476,7 @@ impl Engine {
             slot.conn = None;
         }
         if slot.conn.is_none() {
-            let ep = ep.clone();
-            match self.dial(i, endpoint, &ep) {
+            match self.net.dial(i, endpoint) {
                 Ok(conn) => {
                     if let Some(slot) = self.slots.get_mut(i) {
                         slot.conn = Some(conn);
@@ -381,33 +491,6 @@ impl Engine {
             hit.reused = conn.used;
         }
         self.drive(i, false);
-    }
-
-    /// A connection for worker `i` to `ep`, registered with epoll; the connect may still be
-    /// under way.
-    fn dial(&mut self, i: usize, endpoint: usize, ep: &Endpoint) -> Result<Conn, String> {
-        let addr = self
-            .resolver
-            .resolve_blocking(&ep.host, ep.port)
-            .map_err(|e| format!("lookup {}: {e}", ep.host))?;
-        let connect_error = |e: io::Error| format!("dial tcp {addr}: connect: {e}");
-        let (stream, connecting) = connect(addr).map_err(connect_error)?;
-        self.generation = self.generation.wrapping_add(1);
-        let token = u64::from(self.generation) << 32 | i as u64;
-        self.epoll
-            .add(stream.as_raw_fd(), token)
-            .map_err(|e| format!("dial tcp {addr}: registering the socket: {e}"))?;
-        Ok(Conn {
-            stream,
-            endpoint,
-            generation: self.generation,
-            connecting,
-            used: false,
-            peer_closed: false,
-            buf: vec![0; h1::BUF_LEN].into_boxed_slice(),
-            start: 0,
-            end: 0,
-        })
     }
 
     /// Handles epoll's news about a connection.
@@ -446,7 +529,8 @@ impl Engine {
                     Ok(Some(e)) | Err(e) => {
                         let addr = conn.stream.peer_addr().map_or_else(
                             |_| {
-                                self.endpoints
+                                self.net
+                                    .endpoints
                                     .get(conn.endpoint)
                                     .map_or_else(String::new, |e| format!("{}:{}", e.host, e.port))
                             },
@@ -586,7 +670,7 @@ impl Engine {
             from,
             r.status,
             &loc,
-            &mut self.endpoints,
+            &mut self.net.endpoints,
             self.config.keepalive,
         ) {
             Ok(next) => {

@@ -278,6 +278,18 @@ impl Attack {
         } else {
             None
         };
+        let share = |t: usize| initial / threads + usize::from(t < initial % threads);
+        let mut warm = Vec::new();
+        if direct {
+            for t in 0..threads {
+                let limit = config.timeout.min(WARM_CONNECT_LIMIT);
+                warm.push(
+                    engine::Warm::new(&config, &targets, share(t), limit)
+                        .map_err(AttackError::Start)?,
+                );
+            }
+        }
+        let mut warm = warm.into_iter();
         let shared = Arc::new(Shared {
             _stamping: stamping,
             next_hit: AtomicU64::new(0),
@@ -324,7 +336,7 @@ impl Attack {
         let targets = Arc::new(targets);
         let mut workers = Vec::with_capacity(threads);
         for t in 0..threads {
-            let count = initial / threads + usize::from(t < initial % threads);
+            let count = share(t);
             let h2_conns = config.h2_connections.div_ceil(threads).max(1);
             let (config, targets, shared, tls, tx) = (
                 config.clone(),
@@ -334,9 +346,8 @@ impl Attack {
                 tx.clone(),
             );
             let name = format!("culprit-attack-{t}");
-            if direct {
-                let engine = engine::Engine::new(shared, config, &targets, tx, count)
-                    .map_err(AttackError::Start)?;
+            if let Some(warm) = warm.next() {
+                let engine = engine::Engine::new(warm, shared, config, tx);
                 let handle = std::thread::Builder::new()
                     .name(name)
                     .spawn(move || engine.run())
@@ -465,6 +476,9 @@ impl SendWindow {
         }
     }
 }
+
+/// How long the epoll engine waits for its first connections before the clock starts.
+const WARM_CONNECT_LIMIT: Duration = Duration::from_secs(1);
 
 /// Hits per second one thread paces comfortably. Each thread sleeps between its own hits,
 /// so fewer threads wake up fewer times for the same rate: at 20k/s on two cores one
