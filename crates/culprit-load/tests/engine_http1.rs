@@ -187,3 +187,25 @@ fn refused_connections_fail_every_hit_with_the_address() {
         );
     }
 }
+
+#[test]
+fn connections_opened_before_the_start_and_closed_by_the_server_are_replaced() {
+    // The first connections (those the engine opens before its clock starts) are closed
+    // by the server as soon as it accepts them; later ones are served.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().flatten().enumerate() {
+            if n >= 2 {
+                std::thread::spawn(move || connection(stream));
+            }
+        }
+    });
+    let got = attack(&format!("GET http://127.0.0.1:{port}/\n"), 20, |_| {});
+    assert_eq!(got.len(), 20);
+    assert!(
+        summary(&got).iter().all(|r| *r == (200, 2, None)),
+        "{:?}",
+        summary(&got)
+    );
+}

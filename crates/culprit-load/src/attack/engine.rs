@@ -82,7 +82,8 @@ struct Conn {
     generation: u32,
     /// The connect has not finished yet.
     connecting: bool,
-    /// It has carried a response (a failure on it may be the server's idle close).
+    /// It was open before its current hit: it carried a response, or was opened before the
+    /// clock started (a failure on it may be the server's idle close).
     used: bool,
     /// Epoll reported the peer's close or an error: read to the end, since no further
     /// event will come.
@@ -212,7 +213,11 @@ impl Warm {
                     continue;
                 };
                 match conn.stream.take_error() {
-                    Ok(None) if conn.stream.peer_addr().is_ok() => conn.connecting = false,
+                    Ok(None) if conn.stream.peer_addr().is_ok() => {
+                        conn.connecting = false;
+                        // It waits idle for its first hit, so the server may close it.
+                        conn.used = true;
+                    }
                     Ok(None) => waiting = true,
                     _ => slot.conn = None,
                 }
