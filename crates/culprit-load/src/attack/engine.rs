@@ -94,6 +94,18 @@ struct Conn {
     end: usize,
 }
 
+impl Conn {
+    /// Whether the connect has finished (it is then no longer `connecting`), or why it
+    /// failed.
+    fn finish_connect(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.stream.take_error()? {
+            return Err(e);
+        }
+        self.connecting = self.stream.peer_addr().is_err();
+        Ok(!self.connecting)
+    }
+}
+
 /// A hit in progress.
 struct Hit {
     seq: u64,
@@ -212,14 +224,11 @@ impl Warm {
                 let Some(conn) = slot.conn.as_mut().filter(|c| c.connecting) else {
                     continue;
                 };
-                match conn.stream.take_error() {
-                    Ok(None) if conn.stream.peer_addr().is_ok() => {
-                        conn.connecting = false;
-                        // It waits idle for its first hit, so the server may close it.
-                        conn.used = true;
-                    }
-                    Ok(None) => waiting = true,
-                    _ => slot.conn = None,
+                match conn.finish_connect() {
+                    // It waits idle for its first hit, so the server may close it.
+                    Ok(true) => conn.used = true,
+                    Ok(false) => waiting = true,
+                    Err(_) => slot.conn = None,
                 }
             }
             let left = until.saturating_duration_since(std::time::Instant::now());
@@ -336,32 +345,6 @@ impl Engine {
         Some(self.slots.len() - 1)
     }
 
-    /// Claims hit numbers until the first pending hit's send window is known to be whole
-    /// (a hit due past it is claimed, or no more will come); claims only as many as
-    /// workers could take, so a thread whose workers are all busy leaves them to the
-    /// others.
-    fn claim(&mut self, limit: Option<u64>) {
-        while !self.claims_done {
-            if self.pending.window_whole() {
-                return;
-            }
-            if self.pending.len() >= self.idle.len() + usize::from(self.can_grow()) {
-                return;
-            }
-            let seq = self.shared.next_hit.fetch_add(1, Ordering::Relaxed);
-            let Some(at) = self.config.pacer.due(seq) else {
-                self.claims_done = true;
-                return;
-            };
-            let scheduled_ns = at.as_nanos() as u64;
-            if limit.is_some_and(|l| scheduled_ns >= l) {
-                self.claims_done = true;
-                return;
-            }
-            self.pending.push(Due { seq, scheduled_ns });
-        }
-    }
-
     /// Starts every pending hit whose window has come and that has a worker.
     fn dispatch(&mut self) {
         let limit = self.config.duration.map(|d| d.as_nanos() as u64);
@@ -394,29 +377,35 @@ impl Engine {
                 );
                 continue;
             }
-            self.claim(limit);
+            // Only as many as workers could take, so a thread whose workers are all busy
+            // leaves the next hits to the others.
+            if !self.claims_done {
+                let room = self.idle.len() + usize::from(self.can_grow());
+                self.claims_done = !self.pending.fill(&self.shared.next_hit, limit, room);
+            }
             if self.pending.send_at().is_none_or(|at| at > now) {
                 return;
             }
             let mut started = false;
             while let Some(due) = self.pending.first_due(now) {
-                if let Some(i) = self.idle.pop_front() {
-                    self.pending.pop();
-                    self.begin(i, due);
-                    started = true;
-                    continue;
-                }
-                let Some(i) = self.grow() else {
-                    return;
+                let (i, grown) = match self.idle.pop_front() {
+                    Some(i) => (i, false),
+                    None => match self.grow() {
+                        Some(i) => (i, true),
+                        None => return,
+                    },
                 };
                 self.pending.pop();
                 self.begin(i, due);
-                // Read what has arrived before opening another connection: a connect can
-                // take longer than the hits' spacing, and dialing for every waiting hit
-                // without reading the responses that would free a worker ran away to the
-                // connection limit (1000 connects and hits 75 ms late at 20k/s, from a
-                // cold start).
-                return;
+                if grown {
+                    // Read what has arrived before opening another connection: a connect
+                    // can take longer than the hits' spacing, and dialing for every waiting
+                    // hit without reading the responses that would free a worker ran away
+                    // to the connection limit (1000 connects and hits 75 ms late at 20k/s,
+                    // from a cold start).
+                    return;
+                }
+                started = true;
             }
             if !started {
                 return;
@@ -529,9 +518,10 @@ impl Engine {
                 return;
             };
             if conn.connecting {
-                match conn.stream.take_error() {
-                    Ok(None) => {}
-                    Ok(Some(e)) | Err(e) => {
+                match conn.finish_connect() {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
                         let addr = conn.stream.peer_addr().map_or_else(
                             |_| {
                                 self.net
@@ -545,10 +535,6 @@ impl Engine {
                         return self.finish(i, Err(format!("dial tcp {addr}: connect: {e}")));
                     }
                 }
-                if conn.stream.peer_addr().is_err() {
-                    return; // still connecting
-                }
-                conn.connecting = false;
             }
             let wire = match &hit.hop {
                 Some(hop) => hop.h1_wire.as_ref(),

@@ -592,14 +592,8 @@ async fn dispatcher(ctx: Rc<ThreadCtx>) {
                 _ = &mut stop => break,
             }
         }
-        while !claims_done && !queue.window_whole() {
-            let seq = shared.next_hit.fetch_add(1, Ordering::Relaxed);
-            match pacer.due(seq).map(|d| d.as_nanos() as u64) {
-                Some(scheduled_ns) if limit.is_none_or(|l| scheduled_ns < l) => {
-                    queue.push(Due { seq, scheduled_ns });
-                }
-                _ => claims_done = true,
-            }
+        if !claims_done {
+            claims_done = !queue.fill(&shared.next_hit, limit, usize::MAX);
         }
         let Some(send_at) = queue.send_at() else {
             break;

@@ -3,6 +3,7 @@
 //! ([`super::SendWindow`]). Pure bookkeeping, no clock: the engine says what time it is.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::SendWindow;
 use super::dispatch::Due;
@@ -27,10 +28,6 @@ impl SendQueue {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.hits.len()
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.hits.is_empty()
     }
@@ -41,7 +38,7 @@ impl SendQueue {
     }
 
     /// Queues `due`, which is due no earlier than the hits queued before it.
-    pub(crate) fn push(&mut self, due: Due) {
+    fn push(&mut self, due: Due) {
         if self.hits.is_empty() {
             self.end = self.window_end(due.scheduled_ns);
         }
@@ -49,8 +46,24 @@ impl SendQueue {
     }
 
     /// A hit due past the first one's window is queued, so that window is known whole.
-    pub(crate) fn window_whole(&self) -> bool {
+    fn window_whole(&self) -> bool {
         self.hits.back().is_some_and(|d| d.scheduled_ns > self.end)
+    }
+
+    /// Claims hit numbers from `next` (shared by every thread) until the first window is
+    /// known whole or `room` hits are queued; `false` once the pacer has no more hits:
+    /// none is due, or it is due at `limit` (ns from the start) or later.
+    pub(crate) fn fill(&mut self, next: &AtomicU64, limit: Option<u64>, room: usize) -> bool {
+        while !self.window_whole() && self.hits.len() < room {
+            let seq = next.fetch_add(1, Ordering::Relaxed);
+            match self.pacer.due(seq).map(|d| d.as_nanos() as u64) {
+                Some(scheduled_ns) if limit.is_none_or(|l| scheduled_ns < l) => {
+                    self.push(Due { seq, scheduled_ns });
+                }
+                _ => return false,
+            }
+        }
+        true
     }
 
     /// When the first window goes out: when the last hit due within it is due. A hit
@@ -138,5 +151,25 @@ mod tests {
         assert_eq!(q.send_at(), Some(700_000));
         q.pop();
         assert!(q.is_empty() && q.send_at().is_none());
+    }
+
+    #[test]
+    fn fill_claims_one_window_and_one_past_it_within_room_and_limit() {
+        // 1000/s: hits 1 ms apart; a 2.5 ms window holds three.
+        let window = SendWindow::Fixed(Duration::from_micros(2500));
+        let pacer = Pacer::Constant(Rate::per_second(1000));
+        let next = AtomicU64::new(0);
+        let mut q = SendQueue::new(window, pacer);
+        assert!(q.fill(&next, None, usize::MAX));
+        assert_eq!(next.load(Ordering::Relaxed), 4);
+        assert_eq!(q.send_at(), Some(2_000_000));
+
+        let mut q = SendQueue::new(window, pacer);
+        assert!(q.fill(&AtomicU64::new(0), None, 2));
+        assert_eq!(q.send_at(), Some(1_000_000));
+
+        let mut q = SendQueue::new(window, pacer);
+        assert!(!q.fill(&AtomicU64::new(0), Some(1_500_000), usize::MAX));
+        assert_eq!(q.send_at(), Some(1_000_000));
     }
 }
