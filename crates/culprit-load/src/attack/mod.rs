@@ -68,6 +68,7 @@ use crate::targets::Target;
 use client::{Client, WorkerConn};
 use dispatch::{Board, Due, Mailbox};
 use sendq::SendQueue;
+pub use sendq::SendWindow;
 
 /// Which HTTP version to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -273,16 +274,12 @@ impl Attack {
         } else {
             None
         };
-        let stamping = if direct {
-            rxtime::Stamping::hold()
-        } else {
-            None
-        };
+        let stamping = direct.then(rxtime::Stamping::hold).flatten();
         let share = |t: usize| initial / threads + usize::from(t < initial % threads);
         let mut warm = Vec::new();
         if direct {
+            let limit = config.timeout.min(WARM_CONNECT_LIMIT);
             for t in 0..threads {
-                let limit = config.timeout.min(WARM_CONNECT_LIMIT);
                 warm.push(
                     engine::Warm::new(&config, &targets, share(t), limit)
                         .map_err(AttackError::Start)?,
@@ -444,37 +441,6 @@ pub fn run(
     sink: Box<dyn Sink>,
 ) -> Result<Summary, AttackError> {
     Attack::start(config, targets, sink)?.wait()
-}
-
-/// How long hits may wait to go out together ([`Config::send_window`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendWindow {
-    /// About three hits' spacing at the rate of the moment, from 250 to 500 µs. The first
-    /// hits sharing a wake-up save the most (two per wake-up halve the wake-ups), and this
-    /// keeps p99 send lateness at half of a millisecond or less: at 20k hits/s on loopback
-    /// it takes CPU per hit from 21-24 µs to 15-18 µs, at 5k/s from 28-36 to 24-27
-    /// (`bench/attack.sh`, wrk2 21-23 and 26-32).
-    Auto,
-    /// This long; zero sends every hit at its time.
-    Fixed(Duration),
-}
-
-impl SendWindow {
-    const AUTO_MIN_NS: f64 = 250_000.0;
-    const AUTO_MAX_NS: f64 = 500_000.0;
-    const AUTO_HITS: f64 = 3.0;
-
-    /// The window in nanoseconds for a hit due `at_ns` into an attack paced by `pacer`.
-    pub fn at(&self, pacer: &Pacer, at_ns: u64) -> u64 {
-        match *self {
-            SendWindow::Fixed(d) => d.as_nanos() as u64,
-            SendWindow::Auto => {
-                let hz = pacer.rate_at(at_ns as f64 / 1e9);
-                let spacing = if hz > 0.0 { 1e9 / hz } else { f64::INFINITY };
-                (Self::AUTO_HITS * spacing).clamp(Self::AUTO_MIN_NS, Self::AUTO_MAX_NS) as u64
-            }
-        }
-    }
 }
 
 /// How long the epoll engine waits for its first connections before the clock starts.
@@ -709,24 +675,5 @@ mod tests {
         };
         assert_eq!(default_threads(&ramp(10.0), 8), 8);
         assert_eq!(default_threads(&ramp(-10.0), 8), 1);
-    }
-
-    #[test]
-    fn the_auto_send_window_spans_about_three_hits_within_its_bounds() {
-        let constant = |hz| Pacer::Constant(Rate::per_second(hz));
-        let auto = |p: &Pacer| SendWindow::Auto.at(p, 1_000_000_000);
-        assert_eq!(auto(&constant(20_000)), 250_000);
-        assert_eq!(auto(&constant(8_000)), 375_000);
-        assert_eq!(auto(&constant(5_000)), 500_000);
-        assert_eq!(auto(&constant(10)), 500_000);
-        // The ramp's rate at the hit's time counts, not its start.
-        let ramp = Pacer::Linear {
-            start: Rate::per_second(1_000),
-            slope: 11_000.0,
-        };
-        assert_eq!(SendWindow::Auto.at(&ramp, 0), 500_000);
-        assert_eq!(SendWindow::Auto.at(&ramp, 1_000_000_000), 250_000);
-        let fixed = SendWindow::Fixed(Duration::from_micros(70));
-        assert_eq!(fixed.at(&constant(5_000), 0), 70_000);
     }
 }
